@@ -1,0 +1,1 @@
+"""Adapters: one module per outside service, each speaking the core's types."""
