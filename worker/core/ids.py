@@ -54,6 +54,7 @@ def to_18(raw: str) -> str:
     Raises:
         InvalidSalesforceId: the value is not 15 or 18 letters and digits, or its checksum
             does not match.
+
     """
     value = raw.strip()
     if len(value) not in (15, 18) or not set(value) <= _ID_CHARS:

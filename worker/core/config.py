@@ -1,0 +1,288 @@
+"""The tier file (``tiers.yaml``): schema, loading and validation.
+
+One tier list drives everything. Every problem is reported as a :class:`ConfigError` that names
+the file, the key path (``tiers[1].tag``) and what to do, before any API call is made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from worker.core.conditions import Condition, parse_condition
+from worker.core.errors import ConfigError
+
+_SF_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_TIER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_FIELD_KEY = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_]+$")
+# Zendesk stores tags lower-cased and splits them on whitespace, so a tag with capitals or spaces
+# would never read back as written ("About tags", support.zendesk.com). We accept the conservative
+# set of characters that survive unchanged.
+_TAG = re.compile(r"^[a-z0-9_\-:/.]{1,80}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SalesforceConfig(_Strict):
+    """Where the tier comes from in Salesforce."""
+
+    object: str = "Account"
+    tier_field: str | None = None
+    fields: tuple[str, ...] = ()
+    where: str | None = None
+    max_api_usage_fraction: float = Field(default=0.8, gt=0, le=1)
+
+    @field_validator("object", "tier_field")
+    @classmethod
+    def _api_name(cls, value: str | None) -> str | None:
+        if value is not None and not _SF_FIELD.match(value):
+            raise ValueError(f"{value!r} is not a Salesforce API name (letters, digits, underscores)")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _field_names(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not _SF_FIELD.match(value):
+                raise ValueError(f"{value!r} is not a Salesforce field API name")
+        return values
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or ";" in value):
+            raise ValueError("must be a non-empty SOQL condition without ';'")
+        return value
+
+
+class ZendeskConfig(_Strict):
+    """Where the tier goes in Zendesk."""
+
+    organization_field: str = "support_tier"
+    organization_field_title: str = "Support tier"
+
+    @field_validator("organization_field")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not _FIELD_KEY.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid organization field key "
+                "(letters, digits and underscores, not only digits)"
+            )
+        return value
+
+
+class TierConfig(_Strict):
+    """One tier: its name, the agent-facing title, the dropdown tag, and the Salesforce values."""
+
+    name: str
+    title: str = Field(min_length=1)
+    tag: str
+    salesforce_values: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _TIER_NAME.match(value):
+            raise ValueError(f"{value!r} must be lowercase letters, digits and underscores")
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        if not _TAG.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid Zendesk tag: use 1-80 lowercase letters, digits or _ - : / ."
+            )
+        return value
+
+
+class RuleConfig(_Strict):
+    """A computed-tier rule: the first rule whose condition holds decides the tier."""
+
+    tier: str
+    when: dict[str, Any]
+
+
+class TierFile(_Strict):
+    """The raw shape of ``tiers.yaml``."""
+
+    salesforce: SalesforceConfig
+    zendesk: ZendeskConfig = ZendeskConfig()
+    tiers: tuple[TierConfig, ...] = Field(min_length=1)
+    rules: tuple[RuleConfig, ...] = ()
+    unknown_value: str = "report"
+    max_change_fraction: float = Field(default=0.25, gt=0, le=1)
+
+
+class Rule(_Strict):
+    """A validated rule with its parsed condition."""
+
+    tier: str
+    condition: Condition
+    index: int
+
+
+class TierConfigFile(_Strict):
+    """The validated configuration the rest of tiersync reads."""
+
+    path: str
+    salesforce: SalesforceConfig
+    zendesk: ZendeskConfig
+    tiers: tuple[TierConfig, ...]
+    rules: tuple[Rule, ...]
+    unknown_value: Literal["report"] | str
+    max_change_fraction: float
+
+    @property
+    def tier_names(self) -> tuple[str, ...]:
+        """Tier names, highest first."""
+        return tuple(tier.name for tier in self.tiers)
+
+    def tier(self, name: str) -> TierConfig:
+        """The tier called ``name``."""
+        return next(tier for tier in self.tiers if tier.name == name)
+
+    @property
+    def fingerprint(self) -> str:
+        """Digest of everything that decides tiers; a change invalidates the incremental watermark."""
+        decisive = self.model_dump(include={"salesforce", "tiers", "unknown_value"})
+        decisive["rules"] = [repr(rule.condition) + rule.tier for rule in self.rules]
+        return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    @property
+    def soql_fields(self) -> tuple[str, ...]:
+        """Every Salesforce field tiersync reads, Id first, without duplicates."""
+        wanted = ["Id", "Name", *( [self.salesforce.tier_field] if self.salesforce.tier_field else []),
+                  *self.salesforce.fields, "SystemModstamp"]
+        seen: dict[str, str] = {}
+        for name in wanted:
+            seen.setdefault(name.lower(), name)
+        return tuple(seen.values())
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key; remove it or check its spelling against README.md"
+    if error["type"] == "missing":
+        return "required key is missing"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _norm_value(value: str) -> str:
+    return value.strip().casefold()
+
+
+def _check_tiers(raw: TierFile, fail: Any) -> None:
+    seen_names: dict[str, int] = {}
+    seen_tags: dict[str, int] = {}
+    seen_values: dict[str, tuple[int, str]] = {}
+    for index, tier in enumerate(raw.tiers):
+        if tier.name in seen_names:
+            fail(f"tiers[{index}].name", f"duplicate tier name {tier.name!r} (also tiers[{seen_names[tier.name]}])")
+        seen_names[tier.name] = index
+        if tier.tag in seen_tags:
+            fail(f"tiers[{index}].tag", f"duplicate tag {tier.tag!r} (also tiers[{seen_tags[tier.tag]}]); "
+                 "each tier needs its own dropdown value")
+        seen_tags[tier.tag] = index
+        for value in tier.salesforce_values:
+            key = _norm_value(value)
+            if not key:
+                fail(f"tiers[{index}].salesforce_values", "a blank value cannot map to a tier")
+            if key in seen_values and seen_values[key][0] != index:
+                other = seen_values[key][1]
+                fail(f"tiers[{index}].salesforce_values",
+                     f"{value!r} also maps to tier {other!r}; a Salesforce value must map to one tier")
+            seen_values[key] = (index, tier.name)
+
+
+def _check_rules(raw: TierFile, fail: Any) -> tuple[Rule, ...]:
+    readable = {name.lower() for name in raw.salesforce.fields}
+    if raw.salesforce.tier_field:
+        readable.add(raw.salesforce.tier_field.lower())
+    tier_names = {tier.name for tier in raw.tiers}
+    rules = []
+    for index, rule in enumerate(raw.rules):
+        if rule.tier not in tier_names:
+            fail(f"rules[{index}].tier", f"names tier {rule.tier!r}, which is not in tiers")
+        try:
+            condition = parse_condition(rule.when, f"rules[{index}].when")
+        except ValueError as exc:
+            fail(*str(exc).split(": ", 1))
+        for field in condition.fields():
+            if field.lower() not in readable:
+                fail(f"rules[{index}].when", f"reads field {field!r}, which is not read from Salesforce; "
+                     "add it to salesforce.fields")
+        rules.append(Rule(tier=rule.tier, condition=condition, index=index))
+    return tuple(rules)
+
+
+def validate(raw_data: Any, path: str) -> TierConfigFile:
+    """Validate parsed YAML into a :class:`TierConfigFile`.
+
+    Raises:
+        ConfigError: naming ``path``, the key and the problem.
+
+    """
+
+    def fail(key: str, problem: str) -> None:
+        raise ConfigError(f"{path}: {key}: {problem}", hint="fix the tier file; see README.md")
+
+    if not isinstance(raw_data, dict):
+        fail("(top level)", "must be a mapping with salesforce, zendesk and tiers keys")
+    try:
+        raw = TierFile.model_validate(raw_data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(_loc(tuple(first["loc"])), _describe(dict(first)))
+        raise  # unreachable: fail() raises
+    _check_tiers(raw, fail)
+    if not raw.salesforce.tier_field and not raw.rules:
+        fail("salesforce.tier_field", "set a tier field, or define rules, or both")
+    rules = _check_rules(raw, fail)
+    if raw.unknown_value != "report" and raw.unknown_value not in {t.name for t in raw.tiers}:
+        fail("unknown_value", f"{raw.unknown_value!r} must be 'report' or the name of a tier")
+    return TierConfigFile(
+        path=path, salesforce=raw.salesforce, zendesk=raw.zendesk, tiers=raw.tiers, rules=rules,
+        unknown_value=raw.unknown_value, max_change_fraction=raw.max_change_fraction,
+    )
+
+
+def load(path: str | Path) -> TierConfigFile:
+    """Read and validate the tier file at ``path``.
+
+    Raises:
+        ConfigError: the file is missing, unreadable, not YAML, or invalid.
+
+    """
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: file not found",
+                          hint="set TIERSYNC_CONFIG to your tier file, or copy config/tiers.yaml") from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{shown}: {where}: {problem}", hint="fix the YAML syntax") from None
+    return validate(data, shown)

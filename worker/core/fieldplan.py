@@ -1,0 +1,60 @@
+"""Plan the managed dropdown field: create it, or add/rename our options, never drop one.
+
+Zendesk replaces a dropdown's whole option list on update and wipes the value of every
+organization that held an omitted option (OAS UpdateOrganizationField: "Options that are not
+passed will be removed. As a result, these values will be removed from any organizations.").
+So the plan keeps every existing option, including ones tiersync did not create.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from worker.core.config import TierConfigFile
+from worker.core.errors import RemoteStateError
+from worker.core.model import FieldOption, OrganizationFieldState
+from worker.core.plan import FieldPlan
+
+DROPDOWN_TYPES = ("dropdown", "tagger")  # "tagger" is the legacy name of the dropdown type
+
+
+def plan_field(config: TierConfigFile, state: OrganizationFieldState | None) -> FieldPlan:
+    """Decide what to do with the organization field named in ``zendesk.organization_field``.
+
+    Raises:
+        RemoteStateError: the key belongs to a field of another type, or the field has duplicate
+            option values (Zendesk makes such a field uneditable until they are removed).
+
+    """
+    key, title = config.zendesk.organization_field, config.zendesk.organization_field_title
+    wanted = tuple((tier.title, tier.tag) for tier in config.tiers)
+    if state is None:
+        return FieldPlan(action="create", key=key, title=title, add=wanted)
+    if state.type not in DROPDOWN_TYPES:
+        raise RemoteStateError(
+            f"Zendesk organization field {key!r} (id {state.id}) is a {state.type!r} field, not a dropdown",
+            hint="set zendesk.organization_field in the tier file to a new key, or change that field in Zendesk",
+        )
+    repeated = [value for value, count in Counter(o.value for o in state.options).items() if count > 1]
+    if repeated:
+        raise RemoteStateError(
+            f"Zendesk organization field {key!r} has duplicate option values {repeated}",
+            hint="remove the duplicates in Admin Center; Zendesk cannot update the field until then",
+        )
+    by_value = {option.value: option for option in state.options}
+    add = tuple((name, tag) for name, tag in wanted if tag not in by_value)
+    rename = tuple((by_value[tag].id or 0, by_value[tag].name, name)
+                   for name, tag in wanted if tag in by_value and by_value[tag].name != name)
+    ours = {tag for _, tag in wanted}
+    foreign = tuple(option.value for option in state.options if option.value not in ours)
+    action = "update" if add or rename else "none"
+    return FieldPlan(action=action, key=key, title=title, field_id=state.id, add=add, rename=rename,
+                     foreign_options=foreign)
+
+
+def merged_options(state: OrganizationFieldState, plan: FieldPlan) -> list[FieldOption]:
+    """Every existing option (renamed where planned, ids kept) followed by the new ones (no id)."""
+    new_names = {option_id: new for option_id, _, new in plan.rename}
+    options = [FieldOption(o.id, new_names.get(o.id or 0, o.name), o.value) for o in state.options]
+    options += [FieldOption(None, name, tag) for name, tag in plan.add]
+    return options

@@ -1,0 +1,72 @@
+"""The records that walk the one path: Salesforce accounts and Zendesk organizations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Account:
+    """A Salesforce account as tiersync sees it.
+
+    Attributes:
+        id: the canonical 18-character id.
+        name: the account name, for reports.
+        fields: every field read, by API name.
+        modstamp: SystemModstamp as Salesforce sent it (ISO 8601), for the incremental watermark.
+
+    """
+
+    id: str
+    name: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    modstamp: str | None = None
+
+
+@dataclass(frozen=True)
+class Organization:
+    """A Zendesk organization, reduced to what the plan needs.
+
+    Attributes:
+        id: Zendesk organization id.
+        name: organization name, for reports.
+        external_id: as stored in Zendesk (any case, 15 or 18 characters, or anything else).
+        tier_tag: current value of the managed dropdown field (None when unset).
+
+    """
+
+    id: int
+    name: str
+    external_id: str | None
+    tier_tag: str | None
+
+
+@dataclass(frozen=True)
+class FieldOption:
+    """One option of a dropdown field: ``name`` is the label, ``value`` the tag."""
+
+    id: int | None
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class OrganizationFieldState:
+    """The managed organization field as it exists in Zendesk."""
+
+    id: int
+    key: str
+    type: str
+    title: str
+    options: tuple[FieldOption, ...]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Zendesk's verdict on one organization update."""
+
+    organization_id: int
+    ok: bool
+    error: str = ""

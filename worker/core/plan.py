@@ -1,0 +1,231 @@
+"""Desired (Salesforce tiers) vs actual (Zendesk organizations) -> a typed, showable Plan.
+
+Every account in scope ends in exactly one :class:`Outcome`. Safety rails live here too:
+never write an empty value, never downgrade on an unknown value, and refuse plans that would
+replace more existing values than ``max_change_fraction`` allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from worker.core.config import TierConfigFile
+from worker.core.errors import PlanRefusedError
+from worker.core.matching import OrganizationIndex
+from worker.core.model import Account, Organization
+from worker.core.policy import DecisionSource, TierDecision, TierPolicy
+
+
+class Outcome(StrEnum):
+    """Where an account ends up in the plan."""
+
+    SET_TIER = "set_tier"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+    NO_ORGANIZATION = "no_organization"
+
+
+class RejectReason(StrEnum):
+    """Why an account's organization is left untouched."""
+
+    UNKNOWN_VALUE = "unknown_value"
+    BLANK_VALUE = "blank_value"
+    INVALID_DATA = "invalid_data"
+    WOULD_DOWNGRADE = "would_downgrade"
+    DUPLICATE_ORGANIZATIONS = "duplicate_organizations"
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    """The plan for one account."""
+
+    account_id: str
+    account_name: str
+    outcome: Outcome
+    decision: TierDecision
+    organization_id: int | None = None
+    current_tag: str | None = None
+    target_tag: str | None = None
+    reason: RejectReason | None = None
+    detail: str = ""
+
+    @property
+    def replaces_value(self) -> bool:
+        """True when this change overwrites an existing value (counted by the change rail)."""
+        return self.outcome is Outcome.SET_TIER and self.current_tag is not None
+
+
+@dataclass(frozen=True)
+class OrphanOrganization:
+    """An organization no account in scope claims (full runs only)."""
+
+    organization_id: int
+    name: str
+    external_id: str
+    why: str
+
+
+@dataclass(frozen=True)
+class DuplicateExternalId:
+    """Several organizations claim the same account."""
+
+    account_id: str
+    organization_ids: tuple[int, ...]
+    external_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldPlan:
+    """What must change on the managed dropdown field before organizations can be written.
+
+    ``action`` is ``create``, ``update`` (add or rename our options, keeping every other one) or
+    ``none``.
+    """
+
+    action: str
+    key: str
+    title: str
+    field_id: int | None = None
+    add: tuple[tuple[str, str], ...] = ()
+    rename: tuple[tuple[int, str, str], ...] = ()
+    foreign_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every decision of one run, before anything is written."""
+
+    full: bool
+    field: FieldPlan
+    accounts: tuple[AccountPlan, ...]
+    orphans: tuple[OrphanOrganization, ...] = ()
+    duplicates: tuple[DuplicateExternalId, ...] = ()
+    organizations_without_external_id: int = 0
+    population: int = 0
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> tuple[AccountPlan, ...]:
+        """Accounts whose organization gets a new value."""
+        return tuple(item for item in self.accounts if item.outcome is Outcome.SET_TIER)
+
+    @property
+    def replacements(self) -> int:
+        """Changes that overwrite an existing value."""
+        return sum(1 for item in self.accounts if item.replaces_value)
+
+    @property
+    def fingerprint(self) -> str:
+        """A short digest of the writes this plan makes; equal plans write the same things."""
+        digest = hashlib.sha256()
+        digest.update(f"{self.field.action}|{self.field.add}|{self.field.rename}".encode())
+        for item in sorted(self.changes, key=lambda c: c.organization_id or 0):
+            digest.update(f"{item.organization_id}={item.target_tag};".encode())
+        return digest.hexdigest()[:12]
+
+
+def _rank(config: TierConfigFile) -> dict[str, int]:
+    return {tier.tag: index for index, tier in enumerate(config.tiers)}
+
+
+def _plan_one(account: Account, decision: TierDecision, organizations: Sequence[Organization],
+              config: TierConfigFile, ranks: dict[str, int]) -> AccountPlan:
+    base = AccountPlan(account.id, account.name, Outcome.NO_ORGANIZATION, decision)
+    if not organizations:
+        return replace(base, detail="no organization has this external_id")
+    if len(organizations) > 1:
+        ids = ", ".join(str(o.id) for o in organizations)
+        return replace(base, outcome=Outcome.REJECTED, reason=RejectReason.DUPLICATE_ORGANIZATIONS,
+                       detail=f"organizations {ids} all claim this account; merge them or clear one external_id")
+    organization = organizations[0]
+    current = organization.tier_tag
+    base = replace(base, organization_id=organization.id, current_tag=current)
+    if decision.tier is None:
+        reason = _UNDECIDED.get(decision.source, RejectReason.UNKNOWN_VALUE)
+        return replace(base, outcome=Outcome.REJECTED, reason=reason, detail=decision.explanation)
+    target = config.tier(decision.tier).tag
+    if not target:  # never write an empty value (tags are validated non-empty; belt and braces)
+        return replace(base, outcome=Outcome.REJECTED, reason=RejectReason.INVALID_DATA, detail="empty tag")
+    if current == target:
+        return replace(base, outcome=Outcome.UNCHANGED, target_tag=target)
+    if decision.is_fallback and current is not None and ranks.get(current, -1) <= ranks[target]:
+        return replace(base, outcome=Outcome.REJECTED, reason=RejectReason.WOULD_DOWNGRADE, target_tag=target,
+                       detail=f"{decision.explanation}, but the organization has {current!r}; "
+                              "an unknown value never downgrades")
+    return replace(base, outcome=Outcome.SET_TIER, target_tag=target)
+
+
+_UNDECIDED = {
+    DecisionSource.UNKNOWN_VALUE: RejectReason.UNKNOWN_VALUE,
+    DecisionSource.BLANK_VALUE: RejectReason.BLANK_VALUE,
+    DecisionSource.INVALID_DATA: RejectReason.INVALID_DATA,
+}
+
+
+def _orphans(index: OrganizationIndex, in_scope: set[str]) -> tuple[OrphanOrganization, ...]:
+    orphans = [
+        OrphanOrganization(o.id, o.name, o.external_id or "", "no Salesforce account in scope has this id")
+        for key, orgs in index.by_account.items() if key not in in_scope for o in orgs
+    ]
+    orphans += [OrphanOrganization(o.id, o.name, o.external_id or "", "external_id is not a Salesforce id")
+                for o in index.foreign]
+    return tuple(sorted(orphans, key=lambda o: o.organization_id))
+
+
+def build_plan(config: TierConfigFile, accounts: Iterable[Account], organizations: Iterable[Organization],
+               field: FieldPlan, *, full: bool, population: int = 0) -> Plan:
+    """Compare accounts with organizations and decide one outcome per account.
+
+    Args:
+        config: the validated tier file.
+        accounts: accounts in scope (de-duplicated by id, last one wins).
+        organizations: every organization (full run) or those that may match (incremental).
+        field: the field plan; when the field is to be created, no organization has a value yet.
+        full: whether ``organizations`` is every organization (enables orphan reporting).
+        population: known number of managed organizations, the change rail's denominator.
+
+    """
+    policy = TierPolicy(config)
+    index = OrganizationIndex.build(organizations)
+    ranks = _rank(config)
+    unique = {account.id: account for account in accounts}
+    items = tuple(
+        _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), config, ranks)
+        for account in sorted(unique.values(), key=lambda a: a.id)
+    )
+    duplicates = tuple(
+        DuplicateExternalId(key, tuple(o.id for o in orgs), tuple(o.external_id or "" for o in orgs))
+        for key, orgs in sorted(index.duplicates().items())
+    )
+    matched = sum(1 for item in items if item.organization_id is not None)
+    return Plan(
+        full=full, field=field, accounts=items,
+        orphans=_orphans(index, set(unique)) if full else (),
+        duplicates=duplicates,
+        organizations_without_external_id=index.without_external_id if full else 0,
+        population=max(population, matched),
+    )
+
+
+def check_change_fraction(plan: Plan, max_fraction: float, *, force: bool) -> None:
+    """Refuse a plan that replaces more existing values than allowed.
+
+    Setting a value on an organization that has none is not counted: the rail guards against a
+    mapping mistake flipping existing tiers en masse, not against the first run.
+
+    Raises:
+        PlanRefusedError: too many replacements and ``force`` is False.
+
+    """
+    if force or not plan.population:
+        return
+    fraction = plan.replacements / plan.population
+    if fraction > max_fraction:
+        raise PlanRefusedError(
+            f"plan would replace the tier of {plan.replacements} of {plan.population} organizations "
+            f"({fraction:.0%}), above max_change_fraction {max_fraction:.0%}; nothing was written",
+            hint="check the tier mapping with `tiersync sync --dry-run`, then re-run with --force if it is right",
+        )

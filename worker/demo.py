@@ -1,0 +1,63 @@
+"""``tiersync demo``: the whole path against the built-in sandbox, with no credentials and no Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+
+from worker.core import config as tier_config
+from worker.core.errors import ExitCode
+from worker.engine import SyncRequest, run_sync
+from worker.render import render_outcome, render_plan
+from worker.services import build_services, configure_logging
+from worker.settings import Settings
+
+
+def demo_config_path() -> Path:
+    """The tier file the demo uses (shipped inside the package; same content as config/tiers.yaml)."""
+    return Path(str(resources.files("worker").joinpath("demo-tiers.yaml")))
+
+
+def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, limit: int = 10) -> int:
+    """Start the sandbox, seed it, run a full sync and then an incremental one; print both."""
+    from worker.sandbox.seed import seed_demo
+    from worker.sandbox.server import Sandbox
+
+    configure_logging(os.environ.get("TIERSYNC_LOG_LEVEL", "WARNING"))
+    config = tier_config.load(demo_config_path())
+    with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="tiersync-demo-") as state_dir:
+        seeded = seed_demo(sandbox, accounts=accounts, seed=42)
+        env = sandbox.env()
+        previous_ca = os.environ.get("REQUESTS_CA_BUNDLE")
+        os.environ["REQUESTS_CA_BUNDLE"] = env["REQUESTS_CA_BUNDLE"]
+        try:
+            settings = Settings(_env_file=None, tiersync_state_dir=Path(state_dir),  # type: ignore[call-arg]
+                                **{k.lower(): v for k, v in env.items() if k != "REQUESTS_CA_BUNDLE"})
+            services = build_services(settings, config)
+            if not as_json:
+                console.print(f"[bold]tiersync demo[/bold]: sandbox Salesforce {sandbox.salesforce_url} and Zendesk "
+                              f"{sandbox.zendesk_url}, seeded with {accounts:,} accounts ({seeded})")
+                console.rule("First run: tiersync sync --full")
+            first = run_sync(config, services, SyncRequest(mode="full"))
+            services.counter = type(services.counter)()
+            second = run_sync(config, services, SyncRequest(mode="incremental"))
+        finally:
+            if previous_ca is None:
+                os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            else:
+                os.environ["REQUESTS_CA_BUNDLE"] = previous_ca
+    if as_json:
+        console.print_json(json.dumps({"first_run": first.summary(), "second_run": second.summary()}))
+    else:
+        if first.plan is not None:
+            render_plan(first.plan, console, limit=limit)
+        render_outcome(first, console)
+        console.rule("Second run: tiersync sync (incremental; nothing changed, so nothing is written)")
+        render_outcome(second, console)
+    worst = max(int(first.exit_code), int(second.exit_code))
+    return worst if worst != ExitCode.PARTIAL else int(ExitCode.OK)

@@ -1,0 +1,182 @@
+"""The one path: read -> plan -> (apply) -> record. Every entry point calls :func:`run_sync`.
+
+``tiersync sync``, ``resync``, ``demo`` and the Celery tasks differ only in the
+:class:`SyncRequest` they pass: full or incremental read, a list of ids, apply or dry run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from worker.core.config import TierConfigFile
+from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
+from worker.core.fieldplan import plan_field
+from worker.core.model import Account, Organization
+from worker.core.plan import Outcome, Plan, build_plan, check_change_fraction
+from worker.core.report import RunRecord
+from worker.io.http import CallCounter
+from worker.io.state import RunState, StateStore
+
+log = logging.getLogger(__name__)
+Mode = Literal["full", "incremental", "ids"]
+
+
+class Progress(Protocol):
+    """Receives progress: a stage name, how far it advanced, and its total when known."""
+
+    def __call__(self, stage: str, advance: int, total: int | None = None) -> None:  # noqa: D102
+        ...
+
+
+def _no_progress(stage: str, advance: int, total: int | None = None) -> None:
+    return None
+
+
+class AccountSource(Protocol):
+    """What the engine needs from Salesforce (worker.io.salesforce.SalesforceReader)."""
+
+    max_modstamp: str | None
+
+    def read(self, *, since: str | None = None,
+             progress: Callable[[int], None] | None = None) -> Iterable[Account]:
+        """Accounts in scope, all or changed since ``since``."""
+
+    def read_ids(self, ids: Iterable[str]) -> Iterable[Account]:
+        """Accounts in scope among ``ids``."""
+
+    def usage(self) -> object | None:
+        """Salesforce API usage, when known."""
+
+
+@dataclass
+class Services:
+    """The adapters one run talks through."""
+
+    salesforce: AccountSource
+    zendesk: object  # worker.io.zendesk.ZendeskClient (kept loose so tests can pass fakes)
+    state: StateStore
+    counter: CallCounter = field(default_factory=CallCounter)
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What to sync.
+
+    Attributes:
+        mode: ``full`` reads everything; ``incremental`` reads what changed since the watermark
+            (plus failed rows); ``ids`` reads only ``account_ids``.
+        account_ids: canonical ids for ``ids`` mode.
+        dry_run: plan and report, write nothing.
+        force: apply even when a safety rail would refuse.
+
+    """
+
+    mode: Mode
+    account_ids: tuple[str, ...] = ()
+    dry_run: bool = False
+    force: bool = False
+
+
+def _read(config: TierConfigFile, services: Services, request: SyncRequest, state: RunState,
+          record: RunRecord, progress: Progress) -> tuple[list[Account], list[Organization], bool]:
+    """Read accounts and organizations; returns them and whether the read was full."""
+    sf, zd = services.salesforce, services.zendesk
+    mode = request.mode
+    if mode == "incremental" and (state.watermark is None or state.config_fingerprint != config.fingerprint):
+        record.notes.append("no watermark for this tier file yet: reading every account (full run)")
+        mode = "full"
+    if mode == "full":
+        accounts = list(sf.read(progress=lambda n: progress("salesforce accounts", n)))
+        organizations = list(zd.all_organizations(lambda n: progress("zendesk organizations", n)))  # type: ignore[attr-defined]
+        return accounts, organizations, True
+    if mode == "incremental":
+        accounts = list(sf.read(since=state.watermark, progress=lambda n: progress("salesforce accounts", n)))
+        retry = set(state.failed_ids) - {a.id for a in accounts}
+        if retry:
+            record.notes.append(f"retrying {len(retry)} account(s) whose last write failed")
+            accounts += list(sf.read_ids(retry))
+    else:
+        accounts = list(sf.read_ids(request.account_ids))
+        missing = sorted(set(request.account_ids) - {a.id for a in accounts})
+        if missing:
+            record.notes.append(f"not found in Salesforce scope: {', '.join(missing)}")
+    organizations = zd.organizations_for([a.id for a in accounts])  # type: ignore[attr-defined]
+    return accounts, organizations, False
+
+
+def _next_state(config: TierConfigFile, request: SyncRequest, state: RunState, plan: Plan,
+                record: RunRecord, services: Services) -> RunState:
+    read_ids = {item.account_id for item in plan.accounts}
+    failed = {account_id for account_id, _, _ in record.failed_writes()}
+    failed_ids = tuple(sorted((set(state.failed_ids) - read_ids) | failed))
+    if request.mode == "ids":
+        return RunState(state.watermark, state.config_fingerprint, state.population, failed_ids)
+    same_config = state.config_fingerprint == config.fingerprint
+    stamps = [s for s in (services.salesforce.max_modstamp, state.watermark if same_config else None) if s]
+    watermark = max(stamps, key=_stamp_key) if stamps else None
+    population = plan.population if plan.full else max(state.population, plan.population)
+    return RunState(watermark, config.fingerprint, population, failed_ids)
+
+
+def _stamp_key(stamp: str) -> str:
+    """Salesforce timestamps are UTC (``+0000``); the first 23 characters sort chronologically."""
+    return stamp[:23]
+
+
+def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress) -> None:
+    zd = services.zendesk
+    zd.require_admin()  # type: ignore[attr-defined]
+    if plan.field.action != "none":
+        zd.apply_field(plan.field)  # type: ignore[attr-defined]
+        record.field_applied = True
+    changes = [(item.organization_id, item.target_tag) for item in plan.changes
+               if item.organization_id is not None and item.target_tag]
+    progress("zendesk writes", 0, len(changes))
+    results = zd.update_tiers(changes, lambda n: progress("zendesk writes", n, len(changes)))  # type: ignore[attr-defined]
+    record.writes = {result.organization_id: result for result in results}
+
+
+def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
+             progress: Progress = _no_progress) -> RunRecord:
+    """Walk the one path once and return what was decided and done.
+
+    Errors raised by a service end the run: the record carries the error and its exit code, and
+    the state is left as it was so that nothing read in this run is forgotten.
+    """
+    started = time.monotonic()
+    record = RunRecord(mode=request.mode, dry_run=request.dry_run)
+    try:
+        state = services.state.load()
+        field = plan_field(config, services.zendesk.find_field())  # type: ignore[attr-defined]
+        accounts, organizations, full = _read(config, services, request, state, record, progress)
+        record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
+        if full and request.mode != "full":
+            record.mode = "full"
+        try:
+            check_change_fraction(record.plan, config.max_change_fraction, force=request.force)
+        except PlanRefusedError as refused:
+            record.refusal = refused.message
+            if not request.dry_run:
+                raise
+        if not request.dry_run:
+            _apply(record.plan, services, record, progress)
+            services.state.save(_next_state(config, request, state, record.plan, record, services))
+            if record.failed_writes():
+                record.exit_code = ExitCode.PARTIAL
+    except TiersyncError as exc:
+        record.error, record.exit_code = str(exc), exc.exit_code
+        log.error("run ended early: %s", exc)
+    finally:
+        record.api_calls = services.counter.snapshot()
+        usage = services.salesforce.usage()
+        if usage is not None:
+            record.salesforce_usage = (usage.used, usage.total)  # type: ignore[attr-defined]
+        record.duration_seconds = time.monotonic() - started
+    if record.plan is not None:
+        log.info("run %s: %s", record.mode, {o.value: sum(1 for i in record.plan.accounts if i.outcome is o)
+                                             for o in Outcome})
+    return record

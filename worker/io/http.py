@@ -1,0 +1,264 @@
+"""The one choke point every Salesforce and Zendesk request passes through.
+
+:class:`ServiceSession` is the ``requests.Session`` handed to simple-salesforce and zenpy. It
+adds what neither library does on its own: a timeout on every call, retries in exactly one
+place (tenacity; Retry-After honoured, idempotent verbs only for transport failures), pacing from
+the rate-limit headers, call counting, and one typed error per failure (worker.core.errors) with
+secrets scrubbed. Raising on 429 here also keeps zenpy 2.0.57 out of its in-process
+sleep-until-Retry-After loop (api-facts §B).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from worker.core.errors import (
+    AuthError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    RemoteStateError,
+    TiersyncError,
+    UnreachableError,
+)
+from worker.redaction import redact
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class CallCounter:
+    """Counts API calls per service (all calls, and writes), thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: Counter[str] = Counter()
+        self._writes: Counter[str] = Counter()
+
+    def add(self, service: str, method: str) -> None:
+        """Count one request sent to ``service``."""
+        with self._lock:
+            self._calls[service] += 1
+            if method.upper() not in ("GET", "HEAD"):
+                self._writes[service] += 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """``{service: {"calls": n, "writes": m}}``."""
+        with self._lock:
+            return {s: {"calls": self._calls[s], "writes": self._writes[s]} for s in sorted(self._calls)}
+
+
+class Pacer:
+    """Slows requests down when a service says its rate-limit window is nearly spent.
+
+    Zendesk sends ``X-Rate-Limit`` / ``X-Rate-Limit-Remaining`` and ``ratelimit-reset`` on every
+    response (developer.zendesk.com, "Rate limits"). When fewer than ``reserve`` of the window's
+    requests remain, the next request waits for the window to reset instead of provoking a 429.
+    """
+
+    def __init__(self, *, reserve: float = 0.05, max_wait: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._reserve, self._max_wait = reserve, max_wait
+        self._clock, self._sleep = clock, sleep
+        self._resume_at = 0.0
+        self._lock = threading.Lock()
+
+    def before_request(self) -> None:
+        """Wait if an earlier response said the window is spent."""
+        with self._lock:
+            delay = self._resume_at - self._clock()
+        if delay > 0:
+            log.info("pacing: waiting %.1fs for the rate-limit window to reset", delay)
+            self._sleep(delay)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Read the rate-limit headers of a response."""
+        limit = _int_header(headers, "x-rate-limit", "ratelimit-limit")
+        remaining = _int_header(headers, "x-rate-limit-remaining", "ratelimit-remaining")
+        if limit is None or remaining is None or limit <= 0:
+            return
+        if remaining <= max(1, int(limit * self._reserve)):
+            reset = _int_header(headers, "ratelimit-reset")
+            wait = min(float(reset if reset is not None else 60), self._max_wait)
+            with self._lock:
+                self._resume_at = max(self._resume_at, self._clock() + wait)
+
+
+def _int_header(headers: Mapping[str, str], *names: str) -> int | None:
+    for name in names:
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return int(float(value))
+            except ValueError:
+                return None
+    return None
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The Retry-After header in seconds (integer or HTTP date forms), or None."""
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class _ErrorInfo:
+    code: str
+    text: str
+
+
+def _error_info(response: requests.Response) -> _ErrorInfo:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return _ErrorInfo("", redact(response.text[:200].strip()))
+    if isinstance(body, list) and body and isinstance(body[0], dict):  # Salesforce
+        return _ErrorInfo(str(body[0].get("errorCode", "")), redact(str(body[0].get("message", ""))[:300]))
+    if isinstance(body, dict):  # Zendesk
+        error = body.get("error", "")
+        code = error.get("title", "") if isinstance(error, dict) else str(error)
+        text = body.get("description") or (error.get("message") if isinstance(error, dict) else "") or ""
+        details = body.get("details")
+        if details:
+            text = f"{text} {json.dumps(details)[:200]}"
+        return _ErrorInfo(code, redact(str(text)[:300]))
+    return _ErrorInfo("", "")
+
+
+def classify(service: str, method: str, response: requests.Response) -> TiersyncError:
+    """Turn an HTTP error response into the tiersync error that says what to do.
+
+    The table: 401 -> AuthError; 403 REQUEST_LIMIT_EXCEEDED -> QuotaExhaustedError; other 403 ->
+    AuthError (permission); 429 -> RateLimitedError (retryable, Retry-After kept); 5xx ->
+    UnreachableError (retryable); any other 4xx -> RemoteStateError with the service's own words.
+    """
+    status = response.status_code
+    info = _error_info(response)
+    path = urlsplit(response.url).path
+    said = f" {info.code}".rstrip() + (f": {info.text}" if info.text else "")
+    where = f"{service} {method} {path} -> HTTP {status}{said}"
+    if status == 401:
+        return AuthError(f"{service} rejected the credentials ({where})",
+                         hint=f"check the {service.upper()}_* credentials in the environment")
+    if status == 403 and info.code == "REQUEST_LIMIT_EXCEEDED":
+        return QuotaExhaustedError(f"{service} daily API request limit is exhausted ({where})",
+                                   hint="wait for the rolling 24-hour allocation to recover; do not retry now")
+    if status == 403:
+        return AuthError(f"{service} refused the request: the user lacks permission ({where})",
+                         hint="use an admin user's token (Zendesk) or a user with API access (Salesforce)")
+    if status == 429:
+        return RateLimitedError(f"{service} rate limit reached ({where})", hint="tiersync retries after Retry-After",
+                                retry_after=retry_after_seconds(response.headers))
+    if status >= 500:
+        return UnreachableError(f"{service} failed ({where})", hint="the service is having trouble; retry later")
+    hint = "check the tier file's Salesforce field names and where condition" if info.code in (
+        "INVALID_FIELD", "MALFORMED_QUERY", "INVALID_TYPE") else "see the service's message"
+    return RemoteStateError(f"{service} rejected the request ({where})", hint=hint)
+
+
+def _transport_error(service: str, url: str, exc: requests.RequestException) -> UnreachableError:
+    host = urlsplit(url).netloc
+    if isinstance(exc, requests.exceptions.SSLError):
+        error = UnreachableError(f"{service}: TLS verification of {host} failed",
+                                 hint="set REQUESTS_CA_BUNDLE to the CA bundle that signed its certificate")
+        error.retryable = False
+        return error
+    kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+    return UnreachableError(f"{service}: {host} {kind}", hint="check the URL, the network and the service status")
+
+
+class ServiceSession(requests.Session):
+    """A ``requests.Session`` with timeouts, one retry policy, pacing, counting and typed errors.
+
+    Args:
+        service: "salesforce" or "zendesk", used in messages and counts.
+        timeout: read timeout in seconds; the connect timeout is a third of it (at least 3 s).
+        max_attempts: attempts per request for retryable failures.
+        max_retry_wait: a Retry-After longer than this is not waited for in-process.
+        counter: where calls are counted.
+        pacer: shared pacing state (one per service per process).
+        sleep: injectable for tests.
+
+    """
+
+    def __init__(self, service: str, *, timeout: float = 30.0, max_attempts: int = 5,
+                 max_retry_wait: float = 60.0, counter: CallCounter | None = None,
+                 pacer: Pacer | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__()
+        self.service = service
+        self.timeout = (max(3.0, timeout / 3), timeout)
+        self.max_attempts, self.max_retry_wait = max_attempts, max_retry_wait
+        self.counter = counter or CallCounter()
+        self.pacer = pacer or Pacer(sleep=sleep)
+        self._sleep = sleep
+        adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8)  # retries live here, not urllib3
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return float(retry_after)
+        return float(min(30.0, 0.5 * 2 ** (state.attempt_number - 1)) * (0.5 + random.random() / 2))  # noqa: S311
+
+    def _retryable(self, method: str) -> Callable[[BaseException], bool]:
+        def check(error: BaseException) -> bool:
+            if not isinstance(error, TiersyncError) or not error.retryable:
+                return False
+            if isinstance(error, RateLimitedError):
+                return error.retry_after is None or error.retry_after <= self.max_retry_wait
+            return method.upper() in IDEMPOTENT_METHODS
+
+        return check
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        """Send one request through the policy; return a 2xx/3xx response or raise a TiersyncError."""
+        method_s = method.decode() if isinstance(method, bytes) else method
+        url_s = url.decode() if isinstance(url, bytes) else url
+        kwargs.setdefault("timeout", self.timeout)
+        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
+                            retry=retry_if_exception(self._retryable(method_s)), sleep=self._sleep,
+                            reraise=True, before_sleep=self._log_retry)
+        return retrying(self._attempt, method_s, url_s, *args, **kwargs)
+
+    def _attempt(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        self.pacer.before_request()
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            self.counter.add(self.service, method)
+            raise _transport_error(self.service, url, exc) from None
+        self.counter.add(self.service, method)
+        self.pacer.observe(response.headers)
+        if response.status_code < 400:
+            return response
+        raise classify(self.service, method.upper(), response)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("%s: attempt %d failed (%s); retrying in %.1fs", self.service, state.attempt_number,
+                    redact(str(error)), state.upcoming_sleep)

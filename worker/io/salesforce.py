@@ -1,0 +1,178 @@
+"""Salesforce reader (simple-salesforce): streams accounts, full or incremental, within quota.
+
+Every request goes through a :class:`~worker.io.http.ServiceSession` (timeouts, retries, typed
+errors). The daily API allocation reported in each response's ``Sforce-Limit-Info`` header
+(simple-salesforce parses it into ``sf.api_usage``) is checked as pages arrive; the read stops
+before the usage passes ``salesforce.max_api_usage_fraction``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
+from simple_salesforce.format import format_soql
+
+from worker.core.config import TierConfigFile
+from worker.core.errors import AuthError, QuotaExhaustedError, RemoteStateError
+from worker.core.ids import InvalidSalesforceId, to_18
+from worker.core.model import Account
+from worker.io.http import ServiceSession
+from worker.redaction import redact
+from worker.settings import SalesforceAuth, Settings
+
+log = logging.getLogger(__name__)
+ID_CHUNK = 200  # ids per `Id IN (...)` query; keeps the SOQL far below the 100,000-character limit
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    """Salesforce daily API requests: used of total, as the last response reported."""
+
+    used: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        """Used share of the allocation."""
+        return self.used / self.total if self.total else 0.0
+
+
+def connect(settings: Settings, session: ServiceSession) -> Salesforce:
+    """Sign in to Salesforce with whichever credentials the settings hold.
+
+    Raises:
+        AuthError: the sign-in was refused.
+
+    """
+    mode = settings.salesforce_auth()
+    version = settings.salesforce_api_version
+    try:
+        if mode is SalesforceAuth.ACCESS_TOKEN:
+            assert settings.salesforce_instance_url and settings.salesforce_access_token
+            return Salesforce(instance_url=settings.salesforce_instance_url.strip().rstrip("/"),
+                              session_id=settings.salesforce_access_token.get_secret_value(),
+                              session=session, version=version)
+        if mode is SalesforceAuth.JWT:
+            domain = settings.salesforce_domain
+            extra: dict[str, Any] = {"domain": domain}
+            if domain not in ("login", "test"):  # My Domain: aud is login/test, the token host is the prefix
+                extra = {"domain": "test" if ".sandbox." in domain else "login", "instance_url": domain}
+            return Salesforce(username=settings.salesforce_username, consumer_key=settings.salesforce_consumer_key,
+                              privatekey_file=str(settings.salesforce_private_key_file), session=session,
+                              version=version, **extra)
+        assert settings.salesforce_password and settings.salesforce_security_token
+        return Salesforce(username=settings.salesforce_username,
+                          password=settings.salesforce_password.get_secret_value(),
+                          security_token=settings.salesforce_security_token.get_secret_value(),
+                          domain=settings.salesforce_domain, session=session, version=version)
+    except SalesforceAuthenticationFailed as exc:
+        raise AuthError(f"salesforce sign-in failed: {redact(str(exc.message))[:200]}",
+                        hint="check SALESFORCE_USERNAME / SALESFORCE_PASSWORD / SALESFORCE_SECURITY_TOKEN "
+                             "or the connected app for JWT") from None
+
+
+def soql_datetime(modstamp: str) -> str:
+    """A Salesforce timestamp (``2024-05-01T12:00:00.000+0000``) as a SOQL UTC literal, seconds kept."""
+    stamp = datetime.strptime(modstamp, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_query(config: TierConfigFile, *, since: str | None = None, ids: Sequence[str] | None = None) -> str:
+    """The SOQL for a full read, an incremental read (``SystemModstamp >= since``) or an id list."""
+    sf = config.salesforce
+    conditions = [f"({sf.where})"] if sf.where else []
+    if since is not None:
+        conditions.append(f"SystemModstamp >= {soql_datetime(since)}")
+    if ids is not None:
+        conditions.append(format_soql("Id IN {}", list(ids)))
+    # Field and object names are validated API names (config.py); values go through format_soql.
+    query = f"SELECT {', '.join(config.soql_fields)} FROM {sf.object}"  # noqa: S608
+    return query + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
+
+
+class SalesforceReader:
+    """Reads accounts in scope, and reports API usage.
+
+    Args:
+        client: a signed-in simple-salesforce client whose session is a ServiceSession.
+        config: the validated tier file.
+
+    """
+
+    def __init__(self, client: Salesforce, config: TierConfigFile) -> None:
+        self._sf = client
+        self._config = config
+        self.max_modstamp: str | None = None
+
+    def usage(self) -> ApiUsage | None:
+        """API usage from the last response's Sforce-Limit-Info header, if any was seen."""
+        usage = self._sf.api_usage.get("api-usage")
+        return ApiUsage(usage.used, usage.total) if usage is not None else None
+
+    def _check_ceiling(self) -> None:
+        usage, ceiling = self.usage(), self._config.salesforce.max_api_usage_fraction
+        if usage is not None and usage.fraction >= ceiling:
+            raise QuotaExhaustedError(
+                f"Salesforce API usage is {usage.used} of {usage.total} daily requests ({usage.fraction:.0%}), "
+                f"at or above salesforce.max_api_usage_fraction {ceiling:.0%}; stopped before writing anything",
+                hint="wait for the rolling 24-hour allocation to recover, or raise the ceiling in the tier file",
+            )
+
+    def _records(self, soql: str) -> Iterator[dict[str, Any]]:
+        log.debug("salesforce query: %s", soql)
+        try:
+            for count, record in enumerate(self._sf.query_all_iter(soql)):
+                if count % 500 == 0:
+                    self._check_ceiling()
+                yield record
+        except SalesforceError as exc:  # only reached for shapes our session does not classify
+            raise RemoteStateError(f"salesforce query failed: {redact(str(exc))[:300]}") from None
+        self._check_ceiling()
+
+    def _to_account(self, record: dict[str, Any]) -> Account:
+        try:
+            account_id = to_18(str(record.get("Id", "")))
+        except InvalidSalesforceId as exc:
+            raise RemoteStateError(f"salesforce returned a record with an invalid Id: {exc}") from None
+        fields = {key: value for key, value in record.items() if key != "attributes"}
+        modstamp = record.get("SystemModstamp")
+        newer = isinstance(modstamp, str) and (self.max_modstamp is None or
+                                               _instant(modstamp) > _instant(self.max_modstamp))
+        if newer:
+            self.max_modstamp = modstamp
+        return Account(id=account_id, name=str(record.get("Name") or ""), fields=fields,
+                       modstamp=modstamp if isinstance(modstamp, str) else None)
+
+    def read(self, *, since: str | None = None, progress: Callable[[int], None] | None = None) -> Iterator[Account]:
+        """Stream accounts in scope: all of them, or those modified at or after ``since``."""
+        self._check_ceiling()
+        for record in self._records(build_query(self._config, since=since)):
+            if progress:
+                progress(1)
+            yield self._to_account(record)
+
+    def read_ids(self, ids: Iterable[str]) -> Iterator[Account]:
+        """Stream the accounts in scope among ``ids`` (canonical 18-character ids)."""
+        pending = sorted(set(ids))
+        for start in range(0, len(pending), ID_CHUNK):
+            chunk = pending[start : start + ID_CHUNK]
+            for record in self._records(build_query(self._config, ids=chunk)):
+                yield self._to_account(record)
+
+    def field_names(self) -> set[str]:
+        """API names of the object's fields (describe), lower-cased, for `doctor`."""
+        described = getattr(self._sf, self._config.salesforce.object).describe()
+        return {str(field["name"]).lower() for field in described.get("fields", [])}
+
+
+def _instant(modstamp: str) -> datetime:
+    try:
+        return datetime.strptime(modstamp, "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return datetime.fromisoformat(modstamp.replace("Z", "+00:00"))

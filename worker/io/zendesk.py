@@ -1,0 +1,222 @@
+"""Zendesk adapter (zenpy 2.0.57): the managed dropdown field, organizations, bulk writes.
+
+Requests used, all listed in Zendesk's OpenAPI spec:
+``GET /api/v2/users/me``, ``GET/POST /api/v2/organization_fields``,
+``PUT /api/v2/organization_fields/{id}``, ``GET /api/v2/organizations`` (cursor pagination),
+``GET /api/v2/organizations/show_many?external_ids=`` (at most 100), ``PUT
+/api/v2/organizations/update_many`` (at most 100) and ``GET /api/v2/job_statuses/{id}``.
+Every one goes through a :class:`~worker.io.http.ServiceSession`, which raises on 429 so that
+zenpy never enters its sleep-forever loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Organization as ZenpyOrganization
+from zenpy.lib.api_objects import OrganizationField
+from zenpy.lib.exception import ZenpyException
+
+from worker.core.errors import AuthError, RemoteStateError, TiersyncError
+from worker.core.fieldplan import merged_options
+from worker.core.matching import external_id_forms
+from worker.core.model import FieldOption, Organization, OrganizationFieldState, WriteResult
+from worker.core.plan import FieldPlan
+from worker.io.http import ServiceSession
+from worker.redaction import redact
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+BATCH = 100  # update_many and show_many accept at most 100 values (OAS; 400 TooManyValues above)
+MAX_JOBS_IN_FLIGHT = 3  # Zendesk caps queued+running jobs per account; stay well below
+TERMINAL_JOB_STATES = ("completed", "failed", "killed")
+
+
+def connect(settings: Settings, session: ServiceSession) -> Zenpy:
+    """A zenpy client on ``session`` for ZENDESK_URL.
+
+    zenpy builds its host as ``f"{subdomain}.{domain}"``, so the configured host is split at its
+    first dot; this reaches ``https://acme.zendesk.com`` and ``https://127.0.0.1:8443`` alike.
+    """
+    subdomain, domain = settings.zendesk_netloc().split(".", 1)
+    credentials: dict[str, Any]
+    if settings.zendesk_oauth_token is not None:
+        credentials = {"oauth_token": settings.zendesk_oauth_token.get_secret_value()}
+    else:
+        assert settings.zendesk_api_token is not None
+        credentials = {"email": settings.zendesk_email, "token": settings.zendesk_api_token.get_secret_value()}
+    return Zenpy(subdomain=subdomain, domain=domain, session=session, timeout=settings.tiersync_http_timeout,
+                 disable_cache=True, **credentials)
+
+
+def _field_state(field: Any) -> OrganizationFieldState:
+    options = tuple(
+        FieldOption(getattr(o, "id", None), str(getattr(o, "name", "") or ""), str(getattr(o, "value", "") or ""))
+        for o in (field.custom_field_options or [])
+    )
+    return OrganizationFieldState(id=int(field.id), key=str(field.key), type=str(field.type),
+                                  title=str(field.title or ""), options=options)
+
+
+class ZendeskClient:
+    """Reads and writes what tiersync manages in Zendesk.
+
+    Args:
+        client: a zenpy client whose session is a ServiceSession.
+        field_key: the managed organization field key.
+        job_timeout: longest wait for one update_many job, seconds.
+        sleep / clock: injectable for tests.
+
+    """
+
+    def __init__(self, client: Zenpy, field_key: str, *, job_timeout: float = 600.0,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self._z = client
+        self._key = field_key
+        self._job_timeout = job_timeout
+        self._sleep, self._clock = sleep, clock
+
+    def me(self) -> dict[str, Any]:
+        """The authenticated user (``role`` tells whether it is an admin)."""
+        user = self._z.users.me()
+        return {"id": user.id, "email": getattr(user, "email", None), "role": getattr(user, "role", None)}
+
+    def require_admin(self) -> None:
+        """Raise AuthError unless the token belongs to an admin (needed for fields and update_many)."""
+        role = self.me().get("role")
+        if role != "admin":
+            raise AuthError(f"the Zendesk user is {role!r}, not an admin",
+                            hint="use an admin's API token: organization fields and update_many need one")
+
+    def find_field(self) -> OrganizationFieldState | None:
+        """The managed field, or None when no organization field has our key."""
+        for field in self._z.organization_fields():
+            if field.key == self._key:
+                return _field_state(field)
+        return None
+
+    def apply_field(self, plan: FieldPlan) -> OrganizationFieldState | None:
+        """Create the field or add/rename our options, by read-modify-write keeping every option."""
+        if plan.action == "create":
+            return self._create_field(plan)
+        if plan.action != "update":
+            return self.find_field()
+        current = self.find_field()  # re-read right before writing: options may have changed since planning
+        if current is None:
+            raise RemoteStateError(f"Zendesk organization field {self._key!r} disappeared during the run")
+        options = [{"id": o.id, "name": o.name, "value": o.value} if o.id is not None else
+                   {"name": o.name, "value": o.value} for o in merged_options(current, plan)]
+        kept = {o.value for o in current.options}
+        if not kept <= {o["value"] for o in options}:  # the invariant that protects organizations' values
+            raise RemoteStateError("refusing to update the organization field: an existing option would be dropped")
+        self._z.organization_fields.update(OrganizationField(id=current.id, custom_field_options=options))
+        return self.find_field()
+
+    def _create_field(self, plan: FieldPlan) -> OrganizationFieldState | None:
+        field = OrganizationField(key=plan.key, title=plan.title, type="dropdown",
+                                  custom_field_options=[{"name": name, "value": tag} for name, tag in plan.add])
+        try:
+            self._z.organization_fields.create(field)
+        except RemoteStateError:
+            existing = self.find_field()  # created meanwhile by another run: take it and carry on
+            if existing is None:
+                raise
+            return existing
+        return self.find_field()
+
+    def _organization(self, raw: Any) -> Organization:
+        fields = raw.organization_fields or {}
+        value = fields.get(self._key) if hasattr(fields, "get") else None
+        return Organization(id=int(raw.id), name=str(raw.name or ""), external_id=raw.external_id,
+                            tier_tag=str(value) if value not in (None, "") else None)
+
+    def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterator[Organization]:
+        """Every organization, by cursor pagination (100 per page)."""
+        try:
+            for raw in self._z.organizations():
+                if progress:
+                    progress(1)
+                yield self._organization(raw)
+        except ZenpyException as exc:
+            raise RemoteStateError(f"zendesk: reading organizations failed: {redact(str(exc))[:200]}") from None
+
+    def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
+        """Organizations whose external_id is one of ``account_ids`` in 18- or 15-character form."""
+        forms = sorted({form for account_id in account_ids for form in external_id_forms(account_id)})
+        found: dict[int, Organization] = {}
+        for start in range(0, len(forms), BATCH):
+            for raw in self._z.organizations(external_ids=forms[start : start + BATCH]):
+                organization = self._organization(raw)
+                found[organization.id] = organization
+        return list(found.values())
+
+    def update_tiers(self, changes: Sequence[tuple[int, str]],
+                     progress: Callable[[int], None] | None = None) -> list[WriteResult]:
+        """Write ``(organization_id, tag)`` pairs with update_many, 100 per job, and poll each job.
+
+        At most MAX_JOBS_IN_FLIGHT jobs are queued at once. Every organization gets exactly one
+        WriteResult; a job result without ``success: true`` is a failure.
+        """
+        results: list[WriteResult] = []
+        in_flight: deque[tuple[Any, list[int]]] = deque()
+        for start in range(0, len(changes), BATCH):
+            batch = changes[start : start + BATCH]
+            if len(in_flight) >= MAX_JOBS_IN_FLIGHT:
+                results += self._finish(*in_flight.popleft(), progress)
+            organizations = [ZenpyOrganization(id=org_id, organization_fields={self._key: tag})
+                             for org_id, tag in batch]
+            job = self._z.organizations.update(organizations)
+            in_flight.append((job, [org_id for org_id, _ in batch]))
+        while in_flight:
+            results += self._finish(*in_flight.popleft(), progress)
+        return results
+
+    def _finish(self, job: Any, org_ids: list[int], progress: Callable[[int], None] | None) -> list[WriteResult]:
+        try:
+            final = self._poll(job)
+        except TiersyncError as exc:
+            return [WriteResult(org_id, False, f"job status unknown: {exc.message}") for org_id in org_ids]
+        if progress:
+            progress(len(org_ids))
+        return _job_results(final, org_ids)
+
+    def _poll(self, job: Any) -> Any:
+        deadline = self._clock() + self._job_timeout
+        delay = 0.2
+        status = job
+        while getattr(status, "status", None) not in TERMINAL_JOB_STATES:
+            if self._clock() >= deadline:
+                raise RemoteStateError(f"update_many job {job.id} did not finish within {self._job_timeout:.0f}s")
+            self._sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+            status = self._z.job_status(id=job.id)
+        return status
+
+
+def _job_results(job: Any, org_ids: list[int]) -> list[WriteResult]:
+    if job.status != "completed":
+        reason = f"job {job.status}: {redact(str(job.message or ''))[:200]}"
+        return [WriteResult(org_id, False, reason) for org_id in org_ids]
+    verdicts: dict[int, WriteResult] = {}
+    for position, item in enumerate(job.results or []):
+        index = getattr(item, "index", None)
+        item_id = getattr(item, "id", None)
+        if item_id is None and isinstance(index, int) and 0 <= index < len(org_ids):
+            item_id = org_ids[index]
+        if item_id is None and position < len(org_ids):
+            item_id = org_ids[position]
+        if item_id is None:
+            continue
+        if getattr(item, "success", None) is True:
+            verdicts[int(item_id)] = WriteResult(int(item_id), True)
+        else:
+            error = getattr(item, "error", None) or "failed"
+            details = getattr(item, "details", None) or getattr(item, "errors", None) or ""
+            verdicts[int(item_id)] = WriteResult(int(item_id), False, redact(f"{error}: {details}".strip(": "))[:300])
+    return [verdicts.get(org_id, WriteResult(org_id, False, "the job reported no result for it"))
+            for org_id in org_ids]

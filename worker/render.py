@@ -1,0 +1,84 @@
+"""Terminal rendering of a run: the plan (what will change and why) and the outcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from worker.core.plan import Outcome, Plan
+from worker.core.report import RunRecord
+
+
+def _field_line(plan: Plan) -> str:
+    field = plan.field
+    if field.action == "create":
+        return f"create dropdown field {field.key!r} with options {', '.join(t for _, t in field.add)}"
+    if field.action == "update":
+        parts = [f"add {', '.join(t for _, t in field.add)}"] if field.add else []
+        parts += [f"rename option {old!r} to {new!r}" for _, old, new in field.rename]
+        return f"update field {field.key!r}: {'; '.join(parts)} (every existing option kept)"
+    return f"field {field.key!r} is up to date"
+
+
+def render_plan(plan: Plan, console: Console, *, limit: int = 20) -> None:
+    """Print the plan: counts per outcome, the field change, then the changes and rejects."""
+    counts = Counter(item.outcome for item in plan.accounts)
+    reasons = Counter(item.reason.value for item in plan.accounts if item.reason)
+    console.print(f"[bold]Plan {plan.fingerprint}[/bold] ({'full' if plan.full else 'partial'} read): "
+                  f"{len(plan.accounts):,} accounts")
+    console.print(f"  set tier         {counts[Outcome.SET_TIER]:>8,}   "
+                  f"({plan.replacements:,} replace an existing value)")
+    console.print(f"  unchanged        {counts[Outcome.UNCHANGED]:>8,}")
+    console.print(f"  rejected         {counts[Outcome.REJECTED]:>8,}   "
+                  + " · ".join(f"{reason} {n:,}" for reason, n in sorted(reasons.items())))
+    console.print(f"  no organization  {counts[Outcome.NO_ORGANIZATION]:>8,}")
+    console.print(f"  Field: {_field_line(plan)}")
+    if plan.full:
+        console.print(f"  Orphan organizations: {len(plan.orphans):,} · duplicate external ids: "
+                      f"{len(plan.duplicates):,} · organizations without external_id: "
+                      f"{plan.organizations_without_external_id:,}")
+    _table(console, "Changes", [(i.account_id, i.account_name, str(i.organization_id),
+                                 f"{i.current_tag or '(none)'} → {i.target_tag}") for i in plan.changes], limit,
+           ("account", "name", "organization", "tier tag"))
+    rejected = [(i.account_id, i.account_name, i.reason.value if i.reason else "", i.detail)
+                for i in plan.accounts if i.outcome is Outcome.REJECTED]
+    _table(console, "Rejected (organization left untouched)", rejected, limit, ("account", "name", "reason", "why"))
+
+
+def _table(console: Console, title: str, rows: Sequence[tuple[str, ...]], limit: int, columns: tuple[str, ...]) -> None:
+    if not rows:
+        return
+    shown = rows if limit <= 0 else rows[:limit]
+    suffix = "" if len(shown) == len(rows) else f" (first {len(shown)} of {len(rows):,}; --limit 0 shows all)"
+    table = Table(title=f"{title}{suffix}", title_justify="left", show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in shown:
+        table.add_row(*row)
+    console.print(table)
+
+
+def render_outcome(record: RunRecord, console: Console) -> None:
+    """Print what the run did: writes, API calls, duration, notes."""
+    for note in record.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if record.refusal:
+        console.print(f"[red]refused:[/red] {record.refusal}")
+    if record.plan is not None and record.dry_run:
+        console.print("Dry run: nothing was written.")
+    elif record.plan is not None and record.error is None:
+        failed = record.failed_writes()
+        updated = sum(1 for r in record.writes.values() if r.ok)
+        field = " · field created/updated" if record.field_applied else ""
+        console.print(f"[bold]Applied:[/bold] {updated:,} organizations updated, {len(failed):,} failed{field}")
+        for account_id, organization_id, error in failed[:20]:
+            console.print(f"  [red]failed[/red] {account_id} (organization {organization_id}): {error}")
+    calls = " · ".join(f"{service} {c['calls']:,} calls ({c['writes']:,} writes)"
+                       for service, c in record.api_calls.items())
+    console.print(f"API: {calls or 'no calls'}"
+                  + (f" · Salesforce daily usage {record.salesforce_usage[0]:,}/{record.salesforce_usage[1]:,}"
+                     if record.salesforce_usage else ""))
+    console.print(f"Done in {record.duration_seconds:.1f}s")

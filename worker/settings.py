@@ -1,0 +1,150 @@
+"""Endpoints, credentials and knobs from the environment (and an optional ``.env`` file).
+
+Secrets are ``SecretStr`` and are registered with :mod:`worker.redaction` as soon as they load.
+:meth:`Settings.check` turns a missing or contradictory setting into a ConfigError naming the
+variables to set, before any API call.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker.core.errors import ConfigError
+from worker.redaction import register_secret
+
+
+class SalesforceAuth(StrEnum):
+    """How tiersync signs in to Salesforce."""
+
+    ACCESS_TOKEN = "access_token"  # noqa: S105 - a mode name, not a secret
+    PASSWORD = "password"  # noqa: S105
+    JWT = "jwt"
+
+
+class Settings(BaseSettings):
+    """Every environment variable tiersync reads (documented in README.md)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    salesforce_instance_url: str | None = None
+    salesforce_access_token: SecretStr | None = None
+    salesforce_username: str | None = None
+    salesforce_password: SecretStr | None = None
+    salesforce_security_token: SecretStr | None = None
+    salesforce_domain: str = "login"
+    salesforce_consumer_key: str | None = None
+    salesforce_private_key_file: Path | None = None
+    salesforce_api_version: str = "59.0"
+
+    zendesk_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    zendesk_oauth_token: SecretStr | None = None
+
+    tiersync_config: Path = Path("config/tiers.yaml")
+    tiersync_log_level: str = "INFO"
+    tiersync_state_dir: Path = Path(".tiersync")
+    redis_url: SecretStr | None = None
+    slack_webhook_url: SecretStr | None = None
+
+    tiersync_http_timeout: float = Field(default=30.0, gt=0)
+    """Read timeout of every HTTP request, seconds (connect timeout is a third of it)."""
+    tiersync_max_attempts: int = Field(default=5, ge=1, le=20)
+    """Attempts per request for retryable failures (timeouts, 5xx, 429)."""
+    tiersync_max_retry_wait: float = Field(default=60.0, ge=0)
+    """Longest Retry-After honoured in-process; a longer one ends the run as rate limited."""
+    tiersync_job_timeout: float = Field(default=600.0, gt=0)
+    """Longest wait for one Zendesk update_many job to finish, seconds."""
+
+    def model_post_init(self, _context: object) -> None:
+        """Register every secret value for redaction."""
+        for secret in (self.salesforce_access_token, self.salesforce_password, self.salesforce_security_token,
+                       self.zendesk_api_token, self.zendesk_oauth_token, self.slack_webhook_url):
+            if secret is not None:
+                register_secret(secret.get_secret_value())
+        if self.redis_url is not None:
+            password = urlsplit(self.redis_url.get_secret_value()).password
+            register_secret(password)
+
+    @property
+    def has_credentials(self) -> bool:
+        """True when any Salesforce or Zendesk endpoint is configured."""
+        return bool(self.salesforce_instance_url or self.salesforce_username or self.zendesk_url)
+
+    def salesforce_auth(self) -> SalesforceAuth:
+        """The Salesforce sign-in mode the set variables select.
+
+        Raises:
+            ConfigError: no complete set of Salesforce variables is present.
+
+        """
+        if self.salesforce_instance_url and self.salesforce_access_token:
+            _require_https("SALESFORCE_INSTANCE_URL", self.salesforce_instance_url)
+            return SalesforceAuth.ACCESS_TOKEN
+        if self.salesforce_username and self.salesforce_consumer_key and self.salesforce_private_key_file:
+            if not self.salesforce_private_key_file.is_file():
+                raise ConfigError(f"SALESFORCE_PRIVATE_KEY_FILE: {self.salesforce_private_key_file} is not a file",
+                                  hint="point it at the PEM private key of the connected app's certificate")
+            return SalesforceAuth.JWT
+        if self.salesforce_username and self.salesforce_password and self.salesforce_security_token:
+            return SalesforceAuth.PASSWORD
+        raise ConfigError(
+            "Salesforce credentials are missing or incomplete",
+            hint="set SALESFORCE_INSTANCE_URL + SALESFORCE_ACCESS_TOKEN; or SALESFORCE_USERNAME + "
+                 "SALESFORCE_PASSWORD + SALESFORCE_SECURITY_TOKEN; or SALESFORCE_USERNAME + "
+                 "SALESFORCE_CONSUMER_KEY + SALESFORCE_PRIVATE_KEY_FILE (see .env.example)",
+        )
+
+    def zendesk_netloc(self) -> str:
+        """``host[:port]`` of ZENDESK_URL, validated.
+
+        Raises:
+            ConfigError: ZENDESK_URL is missing, not https, has a path, or credentials are missing.
+
+        """
+        if not self.zendesk_url:
+            raise ConfigError("ZENDESK_URL is not set", hint="set it to https://<subdomain>.zendesk.com")
+        parts = _require_https("ZENDESK_URL", self.zendesk_url)
+        if parts.path not in ("", "/") or parts.query:
+            raise ConfigError(f"ZENDESK_URL={self.zendesk_url!r} must not have a path",
+                              hint="use the bare account URL, e.g. https://acme.zendesk.com")
+        if "." not in (parts.hostname or ""):
+            raise ConfigError(f"ZENDESK_URL={self.zendesk_url!r}: the host must contain a dot",
+                              hint="use https://127.0.0.1:PORT rather than localhost")
+        if not self.zendesk_oauth_token and not (self.zendesk_email and self.zendesk_api_token):
+            raise ConfigError("Zendesk credentials are missing",
+                              hint="set ZENDESK_EMAIL + ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN")
+        return str(parts.netloc)
+
+    def check(self) -> None:
+        """Validate every service setting at once (raises the first ConfigError)."""
+        self.salesforce_auth()
+        self.zendesk_netloc()
+
+
+def _require_https(name: str, url: str):  # type: ignore[no-untyped-def]
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(f"{name}={url!r} is not an https:// URL",
+                          hint="both services are reached over HTTPS; for a private CA set REQUESTS_CA_BUNDLE")
+    return parts
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment.
+
+    Raises:
+        ConfigError: a variable has a value of the wrong type (e.g. a non-numeric timeout).
+
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "environment"
+        raise ConfigError(f"{name}: {error['msg']}", hint="fix the environment variable or .env") from None
