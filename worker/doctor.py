@@ -10,7 +10,7 @@ from rich.console import Console
 from worker.core import config as tier_config
 from worker.core.errors import ExitCode, TiersyncError
 from worker.core.fieldplan import plan_field
-from worker.redaction import redact
+from worker.core.redaction import redact
 from worker.services import build_services, configure_logging
 from worker.settings import load_settings
 

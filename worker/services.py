@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 
 from worker.core.config import TierConfigFile
+from worker.core.redaction import RedactingFilter
 from worker.engine import Services
 from worker.io import salesforce, zendesk
 from worker.io.http import CallCounter, Pacer, ServiceSession
 from worker.io.state import namespace_for, open_store
-from worker.redaction import RedactingFilter
 from worker.settings import Settings
 
 

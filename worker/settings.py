@@ -1,6 +1,6 @@
 """Endpoints, credentials and knobs from the environment (and an optional ``.env`` file).
 
-Secrets are ``SecretStr`` and are registered with :mod:`worker.redaction` as soon as they load.
+Secrets are ``SecretStr`` and are registered with :mod:`worker.core.redaction` as soon as they load.
 :meth:`Settings.check` turns a missing or contradictory setting into a ConfigError naming the
 variables to set, before any API call.
 """
@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.core.errors import ConfigError
-from worker.redaction import register_secret
+from worker.core.redaction import register_secret
 
 
 class SalesforceAuth(StrEnum):

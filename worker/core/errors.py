@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from worker.core.redaction import redact
+
 
 class ExitCode(IntEnum):
     """Process exit codes of the ``tiersync`` command."""
@@ -37,6 +39,7 @@ class TiersyncError(Exception):
     retryable = False
 
     def __init__(self, message: str, hint: str = "") -> None:
+        message, hint = redact(message), redact(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -33,7 +33,7 @@ from worker.core.errors import (
     TiersyncError,
     UnreachableError,
 )
-from worker.redaction import redact
+from worker.core.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,9 @@ class Pacer:
 
 
 def _int_header(headers: Mapping[str, str], *names: str) -> int | None:
+    lowered = {key.lower(): value for key, value in headers.items()}
     for name in names:
-        value = headers.get(name)
+        value = lowered.get(name)
         if value is not None:
             try:
                 return int(float(value))
@@ -148,6 +149,17 @@ def _error_info(response: requests.Response) -> _ErrorInfo:
     return _ErrorInfo("", "")
 
 
+def _is_sign_in(path: str, status: int, response: requests.Response) -> bool:
+    """Tell a refused sign-in from an outage.
+
+    Salesforce's SOAP login answers a bad password with HTTP 500 and an INVALID_LOGIN fault; its
+    OAuth token endpoint answers a bad JWT or client with 400 invalid_grant / invalid_client.
+    """
+    if "/services/Soap/u/" in path and status == 500:
+        return True
+    return path.endswith("/services/oauth2/token") and status in (400, 401)
+
+
 def classify(service: str, method: str, response: requests.Response) -> TiersyncError:
     """Turn an HTTP error response into the tiersync error that says what to do.
 
@@ -160,6 +172,9 @@ def classify(service: str, method: str, response: requests.Response) -> Tiersync
     path = urlsplit(response.url).path
     said = f" {info.code}".rstrip() + (f": {info.text}" if info.text else "")
     where = f"{service} {method} {path} -> HTTP {status}{said}"
+    if _is_sign_in(path, status, response):
+        return AuthError(f"{service} sign-in failed ({where})",
+                         hint=f"check the {service.upper()}_* credentials (and SALESFORCE_DOMAIN) in the environment")
     if status == 401:
         return AuthError(f"{service} rejected the credentials ({where})",
                          hint=f"check the {service.upper()}_* credentials in the environment")

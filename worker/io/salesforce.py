@@ -22,8 +22,8 @@ from worker.core.config import TierConfigFile
 from worker.core.errors import AuthError, QuotaExhaustedError, RemoteStateError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.core.model import Account
+from worker.core.redaction import redact
 from worker.io.http import ServiceSession
-from worker.redaction import redact
 from worker.settings import SalesforceAuth, Settings
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from worker.core.fieldplan import merged_options
 from worker.core.matching import external_id_forms
 from worker.core.model import FieldOption, Organization, OrganizationFieldState, WriteResult
 from worker.core.plan import FieldPlan
+from worker.core.redaction import redact
 from worker.io.http import ServiceSession
-from worker.redaction import redact
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)

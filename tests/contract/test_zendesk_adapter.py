@@ -1,0 +1,155 @@
+"""Exact request/response contracts of the Zendesk adapter, through real zenpy, against `responses`."""
+
+import json
+import re
+
+import pytest
+import responses
+from responses import matchers, registries
+
+from worker.core.errors import RateLimitedError
+from worker.core.plan import FieldPlan
+from worker.io.http import ServiceSession
+from worker.io.zendesk import ZendeskClient, connect
+from worker.settings import Settings
+
+BASE = "https://acme.zendesk.com/api/v2"
+
+
+def client(sleeps=None) -> ZendeskClient:
+    settings = Settings(_env_file=None, zendesk_url="https://acme.zendesk.com", zendesk_email="bot@acme.test",
+                        zendesk_api_token="zd-token-canary")
+    sleeps = sleeps if sleeps is not None else []
+    session = ServiceSession("zendesk", sleep=sleeps.append)
+    return ZendeskClient(connect(settings, session), "support_tier", sleep=sleeps.append)
+
+
+def job(job_id, status="queued", results=None, total=1):
+    return {"job_status": {"id": job_id, "url": f"{BASE}/job_statuses/{job_id}.json", "total": total,
+                           "progress": None, "status": status, "message": None, "results": results}}
+
+
+@responses.activate
+def test_update_tiers_batches_of_100_and_reads_every_result() -> None:
+    changes = [(n, "tier_starter") for n in range(1, 251)]
+    bodies = []
+
+    def update_many(request):
+        body = json.loads(request.body)
+        bodies.append(body)
+        job_id = f"V3-{len(bodies)}"
+        return 200, {}, json.dumps(job(job_id, total=len(body["organizations"])))
+
+    responses.add_callback(responses.PUT, f"{BASE}/organizations/update_many.json", callback=update_many)
+
+    def job_status(request):
+        job_id = request.url.rsplit("/", 1)[1].removesuffix(".json")
+        index = int(job_id.split("-")[1]) - 1
+        ids = [o["id"] for o in bodies[index]["organizations"]]
+        results = [{"action": "update", "id": i, "status": "Updated", "success": True} for i in ids]
+        if index == 0:  # the live API omits `success` on failed items (zenpy betamax fixture)
+            results[1] = {"index": 1, "error": "OrganizationUpdateFailed", "id": ids[1], "details": "locked"}
+            results.pop(2)  # and an item with no result at all is a failure too
+        return 200, {}, json.dumps(job(job_id, "completed", results, total=len(ids)))
+
+    responses.add_callback(responses.GET, re.compile(rf"{BASE}/job_statuses/V3-\d+\.json"), callback=job_status)
+    results = client().update_tiers(changes)
+    assert [len(b["organizations"]) for b in bodies] == [100, 100, 50]
+    assert bodies[0]["organizations"][0] == {"id": 1, "organization_fields": {"support_tier": "tier_starter"}}
+    assert [r.organization_id for r in results] == list(range(1, 251))
+    failed = {r.organization_id: r.error for r in results if not r.ok}
+    assert failed == {2: "OrganizationUpdateFailed: locked", 3: "the job reported no result for it"}
+
+
+@responses.activate
+def test_failed_job_fails_every_item() -> None:
+    responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-x"))
+    responses.get(f"{BASE}/job_statuses/V3-x.json", json=job("V3-x", "failed", None) | {})
+    results = client().update_tiers([(1, "tier_starter"), (2, "tier_starter")])
+    assert [r.ok for r in results] == [False, False]
+    assert results[0].error.startswith("job failed")
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_update_many_429_is_retried_after_retry_after_not_zenpys_loop() -> None:
+    responses.put(f"{BASE}/organizations/update_many.json", status=429, headers={"Retry-After": "2"})
+    responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-y"))
+    responses.get(f"{BASE}/job_statuses/V3-y.json",
+                  json=job("V3-y", "completed", [{"id": 5, "success": True, "action": "update"}]))
+    sleeps: list[float] = []
+    assert client(sleeps).update_tiers([(5, "tier_starter")])[0].ok
+    assert 2.0 in sleeps
+
+
+@responses.activate
+def test_long_retry_after_ends_the_run() -> None:
+    responses.put(f"{BASE}/organizations/update_many.json", status=429, headers={"Retry-After": "900"})
+    with pytest.raises(RateLimitedError):
+        client().update_tiers([(5, "tier_starter")])
+
+
+@responses.activate
+def test_organizations_for_asks_both_id_forms_100_at_a_time() -> None:
+    ids = [f"001A0000000{n:04d}AAA" for n in range(60)]
+    seen = []
+
+    def show_many(request):
+        values = request.params["external_ids"].split(",")
+        seen.append(values)
+        orgs = [{"id": 1, "name": "A", "external_id": ids[0][:15].lower(), "organization_fields": {"support_tier": None}}]
+        return 200, {}, json.dumps({"organizations": orgs if len(seen) == 1 else [], "next_page": None, "count": 1})
+
+    responses.add_callback(responses.GET, f"{BASE}/organizations/show_many.json", callback=show_many)
+    found = client().organizations_for(ids)
+    assert [len(v) for v in seen] == [100, 20]
+    assert ids[0] in seen[0] and ids[0][:15] in seen[0]
+    assert [(o.id, o.tier_tag) for o in found] == [(1, None)]
+
+
+FIELD = {"id": 77, "key": "support_tier", "type": "dropdown", "title": "Support tier",
+         "custom_field_options": [{"id": 1, "name": "Enterprise", "value": "tier_enterprise"},
+                                  {"id": 2, "name": "Gold (legacy)", "value": "legacy_gold"}]}
+
+
+@responses.activate
+def test_field_update_keeps_every_existing_option() -> None:
+    responses.get(f"{BASE}/organization_fields.json",
+                  json={"organization_fields": [FIELD], "next_page": None, "count": 1})
+    put = responses.put(f"{BASE}/organization_fields/77.json", json={"organization_field": FIELD})
+    plan = FieldPlan(action="update", key="support_tier", title="Support tier", field_id=77,
+                     add=(("Starter", "tier_starter"),))
+    client().apply_field(plan)
+    body = json.loads(put.calls[0].request.body)
+    assert body["organization_field"]["custom_field_options"] == [
+        {"id": 1, "name": "Enterprise", "value": "tier_enterprise"},
+        {"id": 2, "name": "Gold (legacy)", "value": "legacy_gold"},
+        {"name": "Starter", "value": "tier_starter"},
+    ]
+
+
+@responses.activate
+def test_field_create_sends_a_dropdown_with_our_options() -> None:
+    responses.get(f"{BASE}/organization_fields.json",
+                  json={"organization_fields": [], "next_page": None, "count": 0})
+    post = responses.post(f"{BASE}/organization_fields.json", status=201, json={"organization_field": FIELD},
+                          match=[matchers.json_params_matcher({"organization_field": {
+                              "key": "support_tier", "title": "Support tier", "type": "dropdown",
+                              "custom_field_options": [{"name": "Enterprise", "value": "tier_enterprise"}]}})])
+    client().apply_field(FieldPlan(action="create", key="support_tier", title="Support tier",
+                                   add=(("Enterprise", "tier_enterprise"),)))
+    assert post.call_count == 1
+
+
+@responses.activate
+def test_all_organizations_follow_the_cursor() -> None:
+    page2 = f"{BASE}/organizations.json?page%5Bafter%5D=abc&page%5Bsize%5D=100"
+    responses.get(f"{BASE}/organizations.json", match=[matchers.query_param_matcher({"page[size]": "100"})],
+                  json={"organizations": [{"id": 1, "name": "A", "external_id": "x", "organization_fields": {}}],
+                        "meta": {"has_more": True, "after_cursor": "abc"}, "links": {"next": page2}})
+    responses.get(f"{BASE}/organizations.json",
+                  match=[matchers.query_param_matcher({"page[size]": "100", "page[after]": "abc"})],
+                  json={"organizations": [{"id": 2, "name": "B", "external_id": None,
+                                           "organization_fields": {"support_tier": "tier_starter"}}],
+                        "meta": {"has_more": False, "after_cursor": None}, "links": {"next": None}})
+    found = list(client().all_organizations())
+    assert [(o.id, o.tier_tag) for o in found] == [(1, None), (2, "tier_starter")]

@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_CONFIG
+from worker.core import config
+from worker.core.errors import ConfigError, ExitCode
+
+BASE = """
+salesforce:
+  tier_field: Support_Tier__c
+  fields: [AnnualContractValue__c, Strategic__c]
+tiers:
+  - {name: enterprise, title: Enterprise, tag: tier_enterprise, salesforce_values: [Enterprise, Tier 1]}
+  - {name: starter, title: Starter, tag: tier_starter, salesforce_values: [Starter]}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tiers.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_example_config_loads() -> None:
+    loaded = config.load(EXAMPLE_CONFIG)
+    assert loaded.tier_names == ("enterprise", "professional", "starter")
+    assert loaded.soql_fields[0] == "Id"
+    assert "SystemModstamp" in loaded.soql_fields
+    assert loaded.max_change_fraction == 0.25
+
+
+def test_demo_config_is_the_example_config() -> None:
+    packaged = Path(config.__file__).resolve().parent.parent / "demo-tiers.yaml"
+    assert packaged.read_text() == EXAMPLE_CONFIG.read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        (BASE + "bogus: 1\n", "bogus", "unknown key"),
+        (BASE.replace("tier_field:", "tier_feild:"), "salesforce.tier_feild", "unknown key"),
+        (BASE.replace("name: starter", "name: enterprise"), "tiers[1].name", "duplicate tier name"),
+        (BASE.replace("tag: tier_starter", "tag: tier_enterprise"), "tiers[1].tag", "duplicate tag"),
+        (BASE.replace("tag: tier_starter", "tag: Tier Starter"), "tiers[1].tag", "not a valid Zendesk tag"),
+        (BASE.replace("tag: tier_starter", "tag: ''"), "tiers[1].tag", "not a valid Zendesk tag"),
+        (BASE.replace("salesforce_values: [Starter]", "salesforce_values: [' tier 1 ']"),
+         "tiers[1].salesforce_values", "also maps to tier 'enterprise'"),
+        (BASE + "rules:\n  - {tier: gold, when: {field: Strategic__c, eq: true}}\n", "rules[0].tier",
+         "not in tiers"),
+        (BASE + "rules:\n  - {tier: starter, when: {field: Missing__c, eq: 1}}\n", "rules[0].when",
+         "not read from Salesforce"),
+        (BASE + "rules:\n  - {tier: starter, when: {field: AnnualContractValue__c, gte: big}}\n",
+         "rules[0].when.gte", "must be a number"),
+        (BASE + "rules:\n  - {tier: starter, when: {any: []}}\n", "rules[0].when.any", "non-empty list"),
+        (BASE + "unknown_value: gold\n", "unknown_value", "must be 'report' or the name of a tier"),
+        (BASE + "max_change_fraction: 2\n", "max_change_fraction", "less than or equal to 1"),
+        (BASE.replace("tier_field: Support_Tier__c", "tier_field: Support Tier"), "salesforce.tier_field",
+         "not a Salesforce API name"),
+        (BASE + "zendesk: {organization_field: '123'}\n", "zendesk.organization_field", "not a valid"),
+        ("salesforce: {}\ntiers: []\n", "tiers", "at least 1"),
+        ("- just\n- a list\n", "(top level)", "must be a mapping"),
+        (BASE.replace("  tier_field: Support_Tier__c\n", ""), "salesforce.tier_field", "or define rules"),
+    ],
+)
+def test_invalid_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: {key}: "), message
+    assert problem in message
+    assert caught.value.exit_code == ExitCode.CONFIG
+
+
+def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "salesforce: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"line \d+, column \d+"):
+        config.load(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        config.load(tmp_path / "nope.yaml")
+
+
+def test_fingerprint_changes_with_mapping_only(tmp_path: Path) -> None:
+    first = config.load(write(tmp_path, BASE))
+    same = config.load(write(tmp_path, BASE + "max_change_fraction: 0.5\n"))
+    other = config.load(write(tmp_path, BASE.replace("[Starter]", "[Starter, Basic]")))
+    assert first.fingerprint == same.fingerprint
+    assert first.fingerprint != other.fingerprint

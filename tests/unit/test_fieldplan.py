@@ -1,0 +1,46 @@
+import pytest
+
+from tests.unit.helpers import make_config
+from worker.core.errors import RemoteStateError
+from worker.core.fieldplan import merged_options, plan_field
+from worker.core.model import FieldOption, OrganizationFieldState
+
+
+def state(*options, type_="dropdown"):
+    return OrganizationFieldState(id=9, key="support_tier", type=type_, title="Support tier",
+                                  options=tuple(FieldOption(i, n, v) for i, n, v in options))
+
+
+def test_creates_missing_field_with_every_tier() -> None:
+    plan = plan_field(make_config(), None)
+    assert plan.action == "create"
+    assert [tag for _, tag in plan.add] == ["tier_enterprise", "tier_professional", "tier_starter"]
+
+
+def test_adds_and_renames_without_dropping_foreign_options() -> None:
+    current = state((1, "Enterprise", "tier_enterprise"), (2, "Pro", "tier_professional"), (3, "Gold", "legacy_gold"))
+    plan = plan_field(make_config(), current)
+    assert plan.action == "update"
+    assert plan.add == (("Starter", "tier_starter"),)
+    assert plan.rename == ((2, "Pro", "Professional"),)
+    assert plan.foreign_options == ("legacy_gold",)
+    merged = merged_options(current, plan)
+    assert [(o.id, o.name, o.value) for o in merged] == [
+        (1, "Enterprise", "tier_enterprise"), (2, "Professional", "tier_professional"), (3, "Gold", "legacy_gold"),
+        (None, "Starter", "tier_starter")]
+
+
+def test_up_to_date_field_needs_nothing() -> None:
+    current = state((1, "Enterprise", "tier_enterprise"), (2, "Professional", "tier_professional"),
+                    (3, "Starter", "tier_starter"))
+    assert plan_field(make_config(), current).action == "none"
+
+
+def test_wrong_type_is_a_remote_state_error() -> None:
+    with pytest.raises(RemoteStateError, match="is a 'text' field, not a dropdown"):
+        plan_field(make_config(), state(type_="text"))
+
+
+def test_duplicate_option_values_are_refused() -> None:
+    with pytest.raises(RemoteStateError, match="duplicate option values"):
+        plan_field(make_config(), state((1, "A", "tier_starter"), (2, "B", "tier_starter")))
