@@ -29,7 +29,7 @@ from worker.settings import Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Keep Zendesk organizations in step with the customer tiers that live in Salesforce.")
-out = Console(soft_wrap=False)
+out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of the plan.")]

@@ -36,15 +36,14 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
         previous_ca = os.environ.get("REQUESTS_CA_BUNDLE")
         os.environ["REQUESTS_CA_BUNDLE"] = env["REQUESTS_CA_BUNDLE"]
         try:
-            settings = Settings(_env_file=None, tiersync_state_dir=Path(state_dir),  # type: ignore[call-arg]
-                                **{k.lower(): v for k, v in env.items() if k != "REQUESTS_CA_BUNDLE"})
+            values = {k.lower(): v for k, v in env.items() if k != "REQUESTS_CA_BUNDLE"}
+            settings = Settings.model_validate(values | {"tiersync_state_dir": state_dir})
             services = build_services(settings, config)
             if not as_json:
                 console.print(f"[bold]tiersync demo[/bold]: sandbox Salesforce {sandbox.salesforce_url} and Zendesk "
                               f"{sandbox.zendesk_url}, seeded with {accounts:,} accounts ({seeded})")
                 console.rule("First run: tiersync sync --full")
             first = run_sync(config, services, SyncRequest(mode="full"))
-            services.counter = type(services.counter)()
             second = run_sync(config, services, SyncRequest(mode="incremental"))
         finally:
             if previous_ca is None:

@@ -129,6 +129,8 @@ def _stamp_key(stamp: str) -> str:
 
 def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress) -> None:
     zd = services.zendesk
+    if plan.field.action == "none" and not plan.changes:
+        return
     zd.require_admin()  # type: ignore[attr-defined]
     if plan.field.action != "none":
         zd.apply_field(plan.field)  # type: ignore[attr-defined]
@@ -148,6 +150,7 @@ def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
     the state is left as it was so that nothing read in this run is forgotten.
     """
     started = time.monotonic()
+    calls_before = services.counter.snapshot()
     record = RunRecord(mode=request.mode, dry_run=request.dry_run)
     try:
         state = services.state.load()
@@ -171,7 +174,7 @@ def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
         record.error, record.exit_code = str(exc), exc.exit_code
         log.error("run ended early: %s", exc)
     finally:
-        record.api_calls = services.counter.snapshot()
+        record.api_calls = services.counter.since(calls_before)
         usage = services.salesforce.usage()
         if usage is not None:
             record.salesforce_usage = (usage.used, usage.total)  # type: ignore[attr-defined]

@@ -55,6 +55,12 @@ class CallCounter:
             if method.upper() not in ("GET", "HEAD"):
                 self._writes[service] += 1
 
+    def since(self, before: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        """Calls made after ``before`` (an earlier snapshot), per service."""
+        now = self.snapshot()
+        return {service: {kind: counts[kind] - before.get(service, {}).get(kind, 0) for kind in counts}
+                for service, counts in now.items()}
+
     def snapshot(self) -> dict[str, dict[str, int]]:
         """``{service: {"calls": n, "writes": m}}``."""
         with self._lock:

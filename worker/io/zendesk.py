@@ -57,10 +57,10 @@ def connect(settings: Settings, session: ServiceSession) -> Zenpy:
 def _field_state(field: Any) -> OrganizationFieldState:
     options = tuple(
         FieldOption(getattr(o, "id", None), str(getattr(o, "name", "") or ""), str(getattr(o, "value", "") or ""))
-        for o in (field.custom_field_options or [])
+        for o in (getattr(field, "custom_field_options", None) or [])
     )
-    return OrganizationFieldState(id=int(field.id), key=str(field.key), type=str(field.type),
-                                  title=str(field.title or ""), options=options)
+    return OrganizationFieldState(id=int(field.id), key=str(field.key), type=str(getattr(field, "type", "") or ""),
+                                  title=str(getattr(field, "title", "") or ""), options=options)
 
 
 class ZendeskClient:
@@ -96,7 +96,7 @@ class ZendeskClient:
     def find_field(self) -> OrganizationFieldState | None:
         """The managed field, or None when no organization field has our key."""
         for field in self._z.organization_fields():
-            if field.key == self._key:
+            if getattr(field, "key", None) == self._key:
                 return _field_state(field)
         return None
 

@@ -1,0 +1,29 @@
+"""The Redis state store against a real Redis server (REDIS_URL or 127.0.0.1:6379)."""
+
+import os
+import uuid
+
+import pytest
+import redis
+
+from worker.io.state import RunState, open_store
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("TIERSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"integration tests need Redis at {url} (.ci/run starts it): {exc}")
+    return url
+
+
+def test_state_survives_a_new_connection(redis_url: str, tmp_path) -> None:
+    namespace = f"test_{uuid.uuid4().hex}"
+    state = RunState(watermark="2026-01-01T00:00:00.000+0000", config_fingerprint="f", population=3)
+    open_store(redis_url, tmp_path, namespace).save(state)
+    assert open_store(redis_url, tmp_path, namespace).load() == state
+    redis.Redis.from_url(redis_url).delete(f"tiersync:state:{namespace}")

@@ -1,0 +1,211 @@
+"""Issue 2 acceptance, end to end through the CLI, zenpy and simple-salesforce, over HTTPS."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import UPDATE_MANY, World, batches, expected_tags
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("world", [2000], indirect=True)
+def test_full_then_idle_then_25_changes(world: World) -> None:
+    expected = expected_tags(world)
+    dry = world.cli("sync", "--full", "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.stderr
+    assert world.zendesk_writes() == 0
+    planned = dry.json()
+
+    first = world.cli("sync", "--full", "--json")
+    assert first.exit_code == 0, first.stderr
+    applied = first.json()
+    assert applied["plan_fingerprint"] == planned["plan_fingerprint"]
+    assert applied["changes"] == planned["changes"]
+    changed = applied["writes"]["updated"]
+    assert changed == len(expected) == applied["outcomes"]["set_tier"]
+    assert world.update_many_calls() == batches(changed)
+    assert {org_id: world.tier_of(org_id) for org_id in expected} == expected
+    untouched = set(world.sandbox.zendesk.organizations) - set(expected)
+    assert all(world.tier_of(org_id) is None for org_id in untouched)
+    assert sum(applied["outcomes"].values()) == applied["accounts"] == world.seeded.customers
+    assert len(applied["duplicates"]) >= 1 and applied["no_organization"]
+    assert {r["reason"] for r in applied["rejected"]} >= {"unknown_value", "duplicate_organizations"}
+
+    world.sandbox.zendesk.reset_requests()
+    idle = world.cli("sync", "--json")
+    assert idle.exit_code == 0, idle.stderr
+    assert world.zendesk_writes() == 0
+    assert idle.json()["mode"] == "incremental"
+
+    flips = {"tier_enterprise": "Starter", "tier_professional": "Enterprise", "tier_starter": "Professional"}
+    by_org = {org_id: org["external_id"] for org_id, org in world.sandbox.zendesk.organizations.items()}
+    chosen = sorted(expected)[:25]
+    for org_id in chosen:
+        account_id = next(a for a in world.sandbox.salesforce.accounts if a[:15].lower() == by_org[org_id][:15].lower())
+        world.sandbox.salesforce.update_account(account_id, Support_Tier__c=flips[expected[org_id]])
+    world.sandbox.zendesk.reset_requests()
+    third = world.cli("sync", "--json")
+    assert third.exit_code == 0, third.stderr
+    assert third.json()["writes"]["updated"] == 25
+    assert world.update_many_calls() == 1
+    assert world.sandbox.zendesk.count(method="PUT") == 1
+    flipped_to = {"tier_enterprise": "tier_starter", "tier_professional": "tier_enterprise",
+                  "tier_starter": "tier_professional"}
+    assert all(world.tier_of(org_id) == flipped_to[expected[org_id]] for org_id in chosen)
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(world: World) -> None:
+    dry = world.cli("sync", "--full", "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert "Plan " in dry.stdout and "set tier" in dry.stdout and "Dry run: nothing was written." in dry.stdout
+    assert "create dropdown field 'support_tier'" in dry.stdout
+    assert world.zendesk_writes() == 0
+    assert not world.sandbox.zendesk.fields
+
+
+def test_bad_config_fails_before_any_api_call(world: World) -> None:
+    world.config_path.write_text(world.config_path.read_text().replace("tag: tier_starter", "tag: Tier Starter"))
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 2
+    assert "tiers[2].tag" in run.stderr and str(world.config_path) in run.stderr
+    assert world.sandbox.zendesk.requests == [] and world.sandbox.salesforce.requests == []
+
+
+@pytest.mark.parametrize("variable", ["ZENDESK_API_TOKEN", "SALESFORCE_ACCESS_TOKEN"])
+def test_wrong_credentials_exit_3_and_write_nothing(world: World, variable: str) -> None:
+    world.monkeypatch.setenv(variable, "wrong-token-value")
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 3, run.stdout + run.stderr
+    assert "rejected the credentials" in run.stderr
+    assert world.zendesk_writes() == 0
+
+
+def test_missing_secret_is_a_config_error(world: World) -> None:
+    world.monkeypatch.delenv("ZENDESK_API_TOKEN")
+    run = world.cli("sync")
+    assert run.exit_code == 2
+    assert "ZENDESK_EMAIL + ZENDESK_API_TOKEN" in run.stderr
+    assert world.sandbox.zendesk.requests == []
+
+
+@pytest.mark.parametrize("variable", ["ZENDESK_URL", "SALESFORCE_INSTANCE_URL"])
+def test_unreachable_endpoint_exit_4(world: World, variable: str) -> None:
+    world.monkeypatch.setenv(variable, "https://127.0.0.1:9")
+    world.monkeypatch.setenv("TIERSYNC_MAX_ATTEMPTS", "1")
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 4, run.stdout + run.stderr
+    assert "127.0.0.1:9 connection failed" in run.stderr
+    assert world.zendesk_writes() == 0
+
+
+def test_untrusted_certificate_says_how_to_fix(world: World) -> None:
+    world.monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 4
+    assert "REQUESTS_CA_BUNDLE" in run.stderr
+
+
+def test_rejected_writes_exit_8_and_are_retried_next_run(world: World) -> None:
+    expected = expected_tags(world)
+    victims = set(sorted(expected)[:3])
+    world.sandbox.zendesk.fail_org_ids = set(victims)
+    first = world.cli("sync", "--full", "--json")
+    assert first.exit_code == 8
+    assert {f["organization_id"] for f in first.json()["failed"]} == victims
+    world.sandbox.zendesk.fail_org_ids = set()
+    world.sandbox.zendesk.reset_requests()
+    second = world.cli("sync", "--json")
+    assert second.exit_code == 0, second.stderr
+    assert second.json()["writes"]["updated"] == 3
+    assert all(world.tier_of(org_id) == expected[org_id] for org_id in victims)
+
+
+def test_wrong_field_type_is_refused(world: World) -> None:
+    world.sandbox.zendesk.add_field("support_tier", "text", "Support tier")
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 7
+    assert "is a 'text' field, not a dropdown" in run.stderr
+    assert world.zendesk_writes() == 0
+
+
+def test_existing_options_are_never_dropped(world: World) -> None:
+    world.sandbox.zendesk.add_field("support_tier", "dropdown", "Support tier",
+                                    options=[("Gold (legacy)", "legacy_gold"), ("Enterprise", "tier_enterprise")])
+    orphan_id = world.sandbox.zendesk.add_organization("Legacy Co", None, {"support_tier": "legacy_gold"})
+    run = world.cli("sync", "--full", "--json")
+    assert run.exit_code == 0, run.stderr
+    (field,) = world.sandbox.zendesk.fields.values()
+    values = [o["value"] for o in field["custom_field_options"]]
+    assert values[:2] == ["legacy_gold", "tier_enterprise"] and set(values) >= {"tier_professional", "tier_starter"}
+    assert world.tier_of(orphan_id) == "legacy_gold"
+    assert run.json()["field"]["foreign_options"] == ["legacy_gold"]
+
+
+def test_agent_token_can_plan_but_not_write(world: World) -> None:
+    world.sandbox.zendesk.role = "agent"
+    assert world.cli("sync", "--full", "--dry-run").exit_code == 0
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 3
+    assert "not an admin" in run.stderr
+    assert world.zendesk_writes() == 0
+
+
+def test_change_rail_refuses_then_force_applies(world: World) -> None:
+    assert world.cli("sync", "--full").exit_code == 0
+    text = world.config_path.read_text()
+    swapped = text.replace('["Enterprise", "Tier 1"]', "@").replace('["Starter", "Tier 3"]', '["Enterprise", "Tier 1"]')
+    swapped = swapped.replace("@", '["Starter", "Tier 3"]')
+    world.config_path.write_text(swapped)
+    world.sandbox.zendesk.reset_requests()
+    refused = world.cli("sync", "--full")
+    assert refused.exit_code == 6
+    assert "above max_change_fraction 25%" in refused.stderr
+    assert world.zendesk_writes() == 0
+    forced = world.cli("sync", "--full", "--force", "--json")
+    assert forced.exit_code == 0
+    assert forced.json()["writes"]["updated"] > 0
+
+
+def test_resync_and_explain_one_account(world: World) -> None:
+    expected = expected_tags(world)
+    org_id = sorted(expected)[0]
+    external = world.sandbox.zendesk.organizations[org_id]["external_id"]
+    run = world.cli("resync", external, "--json")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["writes"]["updated"] == 1
+    assert world.tier_of(org_id) == expected[org_id]
+    assert world.update_many_calls() == 1
+    explained = world.cli("explain", external)
+    assert explained.exit_code == 0, explained.stderr
+    assert "maps to tier" in explained.stdout and "Sync would: unchanged" in explained.stdout
+
+
+def test_resync_rejects_bad_ids_before_calls(world: World) -> None:
+    run = world.cli("resync", "not-an-id")
+    assert run.exit_code == 2
+    assert "'not-an-id'" in run.stderr
+    assert world.sandbox.zendesk.requests == []
+
+
+def test_doctor_reports_and_passes(world: World) -> None:
+    run = world.cli("doctor")
+    assert run.exit_code == 0, run.stdout
+    assert "Zendesk user is an admin" in run.stdout
+    assert "does not exist yet; the first sync creates it" in run.stdout
+    world.config_path.write_text(world.config_path.read_text().replace("Strategic__c]", "Strategic__c, Nope__c]"))
+    bad = world.cli("doctor")
+    assert bad.exit_code == 7
+    assert "lacks field(s) Nope__c" in bad.stdout
+
+
+def test_secrets_never_reach_output(world: World) -> None:
+    token = world.sandbox.zendesk.api_token
+    world.monkeypatch.setenv("TIERSYNC_LOG_LEVEL", "DEBUG")
+    world.sandbox.zendesk.fail_next(1, 401, {"error": f"Couldn't authenticate you {token}"})
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 3
+    assert token not in run.stdout + run.stderr
+    assert world.sandbox.salesforce.access_token not in run.stdout + run.stderr
+    assert UPDATE_MANY  # the writes path was never reached
+    assert world.zendesk_writes() == 0

@@ -1,0 +1,207 @@
+"""HTTP plumbing shared by the fake services: request/response values, fault rules, TLS server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qs
+
+Clock = Callable[[], float]
+
+
+class ManualClock:
+    """A settable clock for tests: ``clock()`` returns ``clock.now`` (seconds since the epoch)."""
+
+    def __init__(self, now: float = 1_714_564_800.0) -> None:  # 2024-05-01T12:00:00Z
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Request:
+    """One parsed HTTP request, independent of the socket it arrived on."""
+
+    method: str
+    path: str
+    raw_query: str
+    headers: Mapping[str, str] | Message
+    body: bytes = b""
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.raw_query, keep_blank_values=True)
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def json(self) -> Any:
+        """Decode the body as JSON; raises ValueError when it is not JSON."""
+        if not self.body:
+            return None
+        return json.loads(self.body)
+
+
+@dataclass
+class Response:
+    """A response about to be written: status, JSON-able (or bytes/str) body, extra headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        if self.body is None or self.status in (204, 304):
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+@dataclass
+class FaultRule:
+    """Fault injection: the next ``remaining`` matching requests get this canned response."""
+
+    remaining: int
+    status: int
+    body: Any
+    headers: dict[str, str] | None = None
+    path_contains: str = ""
+    method: str | None = None
+
+    def matches(self, method: str, target: str) -> bool:
+        if self.remaining <= 0:
+            return False
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.path_contains in target
+
+
+def take_fault(rules: list[FaultRule], method: str, target: str) -> Response | None:
+    """Consume one matching fault rule (caller holds the lock) and build its response."""
+    for rule in rules:
+        if rule.matches(method, target):
+            rule.remaining -= 1
+            if rule.remaining <= 0:
+                rules.remove(rule)
+            return Response(rule.status, rule.body, dict(rule.headers or {}))
+    return None
+
+
+class App(Protocol):
+    """What the HTTP layer needs from a fake service."""
+
+    errors: list[str]
+
+    def handle(self, request: Request) -> Response: ...
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "tiersync-sandbox/1.0"
+    sys_version = ""
+    timeout = 120
+    server: _TLSServer
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default per-request logging."""
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, raw_query = self.path.partition("?")
+        request = Request(self.command, path, raw_query, self.headers, body)
+        app = self.server.app
+        try:
+            response = app.handle(request)
+        except Exception:  # noqa: BLE001 - a fake must answer, and record the bug
+            text = traceback.format_exc()
+            app.errors.append(text)
+            sys.stderr.write(f"sandbox: internal error on {self.command} {self.path}\n{text}")
+            response = Response(500, {"error": "InternalServerError", "description": text.splitlines()[-1]})
+        payload = response.encode()
+        self.send_response(response.status)
+        headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload and self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """Threading HTTPS server; the TLS handshake runs in the per-connection thread."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: App, context: ssl.SSLContext) -> None:
+        self.app = app
+        self.ssl_context = context
+        super().__init__(address, _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(_Handler.timeout)
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body go out without delay
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            self.shutdown_request(tls)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ssl.SSLError, TimeoutError, socket.timeout)):
+            return
+        super().handle_error(request, client_address)
+
+
+class ServerThread:
+    """A started HTTPS server bound to ``host:port`` serving ``app`` from a daemon thread."""
+
+    def __init__(self, app: App, context: ssl.SSLContext, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.httpd = _TLSServer((host, port), app, context)
+        self.host = host
+        self.port: int = self.httpd.server_address[1]
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
+            name=f"sandbox-{type(app).__name__}-{self.port}",
+        )
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)

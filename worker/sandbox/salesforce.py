@@ -1,0 +1,279 @@
+"""Fake Salesforce REST API (Account only): state object plus request routing.
+
+Speaks the protocol simple-salesforce uses: ``Authorization: Bearer <token>``, ``/services/data/vNN.N/...``,
+``query``/``queryAll`` with ``nextRecordsUrl`` paging, ``limits``, ``sobjects/Account/describe`` and the
+``Sforce-Limit-Info`` header on every response.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+import secrets
+import string
+import threading
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from worker.core.ids import to_18
+from worker.sandbox import soql
+from worker.sandbox.httpbase import Clock, FaultRule, Request, Response, take_fault
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _picklist(*values: str) -> list[dict[str, Any]]:
+    return [{"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v} for v in values]
+
+
+def _field(name: str, label: str, ftype: str, *, custom: bool = False, nillable: bool = True,
+           picklist: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    soap = {"id": "tns:ID", "string": "xsd:string", "picklist": "xsd:string", "currency": "xsd:double",
+            "boolean": "xsd:boolean", "datetime": "xsd:dateTime"}[ftype]
+    return {"name": name, "label": label, "type": ftype, "soapType": soap, "custom": custom,
+            "nillable": nillable, "filterable": True, "sortable": ftype != "textarea",
+            "updateable": name not in ("Id", "SystemModstamp", "CreatedDate", "LastModifiedDate", "IsDeleted"),
+            "length": extra.pop("length", 0), "picklistValues": picklist or [], "defaultValue": None, **extra}
+
+
+TIER_VALUES = ("Enterprise", "Tier 1", "Professional", "Tier 2", "Starter", "Tier 3")
+
+ACCOUNT_FIELDS: list[dict[str, Any]] = [
+    _field("Id", "Account ID", "id", nillable=False, length=18),
+    _field("IsDeleted", "Deleted", "boolean", nillable=False),
+    _field("Name", "Account Name", "string", nillable=False, length=255),
+    _field("Type", "Account Type", "picklist", picklist=_picklist("Customer", "Prospect", "Partner"), length=255),
+    _field("Support_Tier__c", "Support Tier", "picklist", custom=True, picklist=_picklist(*TIER_VALUES),
+           length=255),
+    _field("AnnualContractValue__c", "Annual Contract Value", "currency", custom=True, precision=18, scale=2),
+    _field("Complexity__c", "Complexity", "picklist", custom=True, picklist=_picklist("High", "Medium", "Low"),
+           length=255),
+    _field("Strategic__c", "Strategic", "boolean", custom=True, nillable=False, defaultValue=False),
+    _field("CreatedDate", "Created Date", "datetime", nillable=False),
+    _field("LastModifiedDate", "Last Modified Date", "datetime", nillable=False),
+    _field("SystemModstamp", "System Modstamp", "datetime", nillable=False),
+]
+ACCOUNT_SCHEMA = soql.Schema("Account", {f["name"]: f["type"] for f in ACCOUNT_FIELDS})
+_DEFAULTS: dict[str, Any] = {"IsDeleted": False, "Type": "Customer", "Support_Tier__c": None,
+                             "AnnualContractValue__c": None, "Complexity__c": None, "Strategic__c": False}
+_VERSIONED = re.compile(r"^/services/data/v(\d+\.\d+)(/.*)?$")
+_LOCATOR = re.compile(r"^/(query|queryAll)/([A-Za-z0-9]{15,18})-(\d+)$")
+_MAX_OPEN_CURSORS = 50
+
+
+def sf_error(status: int, code: str, message: str) -> Response:
+    """Salesforce's error body: a JSON list of {message, errorCode}."""
+    return Response(status, [{"message": message, "errorCode": code}])
+
+
+def format_modstamp(ms: int) -> str:
+    """Format epoch milliseconds the way Salesforce renders datetimes: ``2024-05-01T12:00:00.000+0000``."""
+    moment = datetime.fromtimestamp(ms // 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}+0000"
+
+
+class FakeSalesforce:
+    """In-memory Salesforce org holding Account records; ``handle`` serves one REST request."""
+
+    def __init__(self, *, daily_limit: int = 1_000_000, clock: Clock | None = None,
+                 access_token: str | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock: Clock = clock or time.time
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.access_token = access_token or "00D000000000001!" + secrets.token_urlsafe(24)
+        self.daily_limit = daily_limit
+        self.api_used = 0
+        self.requests: list[tuple[str, str]] = []
+        self.queries: list[str] = []
+        self.errors: list[str] = []
+        self.describe_fields: list[dict[str, Any]] = copy.deepcopy(ACCOUNT_FIELDS)
+        self.second_precision_modstamps = False
+        self._faults: list[FaultRule] = []
+        self._cursors: OrderedDict[str, tuple[list[dict[str, Any]], int]] = OrderedDict()
+        self._rng = random.Random()
+        self._last_stamp_ms = 0
+
+    # ----------------------------------------------------------------- state helpers
+    def _next_stamp(self) -> str:
+        ms = int(self.clock() * 1000)
+        if self.second_precision_modstamps:
+            ms -= ms % 1000
+        else:
+            ms = max(ms, self._last_stamp_ms + 1)
+        self._last_stamp_ms = max(self._last_stamp_ms, ms)
+        return format_modstamp(ms)
+
+    def _note_stamp(self, stamp: str) -> None:
+        ms = int(soql.parse_datetime(stamp).timestamp() * 1000)
+        self._last_stamp_ms = max(self._last_stamp_ms, ms)
+
+    def new_id(self, prefix: str = "001") -> str:
+        """Generate an unused 18-character id (``prefix`` + 12 random characters, checksum-suffixed)."""
+        with self.lock:
+            while True:
+                candidate = to_18(prefix + "".join(self._rng.choice(_ALNUM) for _ in range(15 - len(prefix))))
+                if candidate not in self.accounts:
+                    return candidate
+
+    @staticmethod
+    def _canonical_fields(fields: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return {ACCOUNT_SCHEMA.resolve(name): value for name, value in fields.items()}
+        except soql.SoqlError as exc:
+            raise ValueError(exc.message) from None
+
+    def add_account(self, **fields: Any) -> str:
+        """Create an Account; unknown field names raise ValueError. Returns its 18-character Id.
+
+        ``Id`` (15 or 18 characters) and ``SystemModstamp`` may be given; otherwise they are generated.
+        """
+        given = self._canonical_fields(fields)
+        with self.lock:
+            account_id = to_18(given.pop("Id")) if given.get("Id") else self.new_id()
+            if account_id in self.accounts:
+                raise ValueError(f"duplicate Id {account_id}")
+            stamp = given.pop("SystemModstamp", None)
+            if stamp:
+                self._note_stamp(stamp)
+            else:
+                stamp = self._next_stamp()
+            record: dict[str, Any] = {"Id": account_id, "Name": f"Account {account_id[:15]}", **_DEFAULTS}
+            record.update(given)
+            record.setdefault("CreatedDate", stamp)
+            record["LastModifiedDate"] = record["SystemModstamp"] = stamp
+            self.accounts[account_id] = record
+            return account_id
+
+    def update_account(self, account_id: str, **fields: Any) -> None:
+        """Change fields of an Account and bump its SystemModstamp (strictly increasing) to now."""
+        given = self._canonical_fields(fields)
+        with self.lock:
+            record = self.accounts[to_18(account_id)]
+            given.pop("Id", None)
+            stamp = given.pop("SystemModstamp", None) or self._next_stamp()
+            record.update(given)
+            record["LastModifiedDate"] = record["SystemModstamp"] = stamp
+
+    def fail_next(self, count: int, status: int, body: Any, headers: dict[str, str] | None = None,
+                  path_contains: str = "") -> None:
+        """Answer the next ``count`` requests whose path (with query) contains ``path_contains`` with this."""
+        with self.lock:
+            self._faults.append(FaultRule(count, status, body, headers, path_contains))
+
+    def reset_requests(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.queries.clear()
+
+    # ----------------------------------------------------------------- HTTP
+    def handle(self, request: Request) -> Response:
+        """Serve one request (thread-safe)."""
+        with self.lock:
+            self.requests.append((request.method, request.path))
+            target = request.path + ("?" + request.raw_query if request.raw_query else "")
+            response = take_fault(self._faults, request.method, target) or self._route(request)
+            response.headers.setdefault("Sforce-Limit-Info", f"api-usage={self.api_used}/{self.daily_limit}")
+            return response
+
+    def _authorized(self, request: Request) -> bool:
+        scheme, _, token = (request.header("Authorization") or "").partition(" ")
+        return scheme.lower() in ("bearer", "oauth") and secrets.compare_digest(token.strip(), self.access_token)
+
+    def _route(self, request: Request) -> Response:
+        path = request.path.rstrip("/")
+        if path == "/services/data" and request.method == "GET":
+            return Response(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
+        match = _VERSIONED.match(path)
+        if not match:
+            return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+        if not self._authorized(request):
+            return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if self.api_used >= self.daily_limit:
+            return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        self.api_used += 1
+        version, rest = match.group(1), match.group(2) or ""
+        if request.method != "GET":
+            return sf_error(405, "METHOD_NOT_ALLOWED",
+                            f"HTTP Method '{request.method}' not allowed. Allowed are GET,HEAD")
+        if rest == "":
+            base = f"/services/data/v{version}"
+            return Response(200, {"limits": f"{base}/limits", "query": f"{base}/query",
+                                  "queryAll": f"{base}/queryAll", "sobjects": f"{base}/sobjects"})
+        if rest in ("/query", "/queryAll"):
+            return self._query(request, version)
+        locator = _LOCATOR.match(rest)
+        if locator:
+            return self._query_more(version, locator.group(2), int(locator.group(3)))
+        if rest == "/limits":
+            used = min(self.api_used, self.daily_limit)
+            return Response(200, {"DailyApiRequests": {"Max": self.daily_limit, "Remaining": self.daily_limit - used}})
+        if rest.lower() == "/sobjects/account/describe":
+            return Response(200, self._describe(version))
+        record_match = re.fullmatch(r"/sobjects/Account/([A-Za-z0-9]{15}|[A-Za-z0-9]{18})", rest)
+        if record_match:
+            record = self.accounts.get(to_18(record_match.group(1)))
+            if record is None:
+                return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+            return Response(200, self._project(record, list(ACCOUNT_SCHEMA.fields), version))
+        return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _describe(self, version: str) -> dict[str, Any]:
+        base = f"/services/data/v{version}/sobjects/Account"
+        return {"name": "Account", "label": "Account", "labelPlural": "Accounts", "keyPrefix": "001",
+                "custom": False, "queryable": True, "retrieveable": True, "updateable": True,
+                "fields": copy.deepcopy(self.describe_fields),
+                "urls": {"describe": f"{base}/describe", "sobject": base, "rowTemplate": f"{base}/{{ID}}"}}
+
+    @staticmethod
+    def _project(record: dict[str, Any], fields: list[str], version: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"attributes": {"type": "Account",
+                                              "url": f"/services/data/v{version}/sobjects/Account/{record['Id']}"}}
+        for name in fields:
+            out[name] = record.get(name)
+        return out
+
+    @staticmethod
+    def _batch_size(request: Request) -> int:
+        options = request.header("Sforce-Query-Options") or ""
+        match = re.search(r"batchSize\s*=\s*(\d+)", options, re.IGNORECASE)
+        return 2000 if not match else min(2000, max(200, int(match.group(1))))
+
+    def _query(self, request: Request, version: str) -> Response:
+        text = request.param("q")
+        if text is None:
+            return sf_error(400, "MALFORMED_QUERY", "A query string has to be specified")
+        self.queries.append(text)
+        try:
+            query = soql.parse(text, {"Account": ACCOUNT_SCHEMA})
+        except soql.SoqlError as exc:
+            return sf_error(400, exc.code, exc.message)
+        rows = query.run(self.accounts.values(), ACCOUNT_SCHEMA.fields)
+        if query.count_only:
+            return Response(200, {"totalSize": len(rows), "done": True, "records": []})
+        records = [self._project(r, query.fields, version) for r in rows]
+        return self._page(records, 0, self._batch_size(request), version, None)
+
+    def _page(self, records: list[dict[str, Any]], offset: int, batch: int, version: str,
+              locator: str | None) -> Response:
+        chunk = records[offset:offset + batch]
+        body: dict[str, Any] = {"totalSize": len(records), "done": True}
+        if offset + batch < len(records):
+            if locator is None:
+                locator = to_18("01g" + "".join(self._rng.choice(_ALNUM) for _ in range(12)))
+                self._cursors[locator] = (records, batch)
+                while len(self._cursors) > _MAX_OPEN_CURSORS:
+                    self._cursors.popitem(last=False)
+            body["done"] = False
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{offset + batch}"
+        body["records"] = chunk
+        return Response(200, body)
+
+    def _query_more(self, version: str, locator: str, offset: int) -> Response:
+        cursor = self._cursors.get(locator)
+        if cursor is None or offset >= len(cursor[0]):
+            return sf_error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        records, batch = cursor
+        return self._page(records, offset, batch, version, locator)

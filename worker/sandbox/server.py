@@ -1,0 +1,102 @@
+"""``Sandbox``: the fake Salesforce and Zendesk HTTPS servers, started together on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from types import TracebackType
+
+from worker.sandbox.httpbase import Clock, ManualClock, ServerThread
+from worker.sandbox.salesforce import FakeSalesforce
+from worker.sandbox.tls import make_tls
+from worker.sandbox.zendesk import FakeZendesk
+
+__all__ = ["ManualClock", "Sandbox"]
+
+
+class Sandbox:
+    """Both fake services over TLS with a private CA.
+
+    Usage::
+
+        with Sandbox() as sb:
+            env = sb.env()   # SALESFORCE_*, ZENDESK_*, REQUESTS_CA_BUNDLE
+    """
+
+    def __init__(self, *, zendesk_rate_limit_per_minute: int = 100_000, salesforce_daily_limit: int = 1_000_000,
+                 clock: Clock | None = None, host: str = "127.0.0.1", salesforce_port: int = 0,
+                 zendesk_port: int = 0) -> None:
+        self.salesforce = FakeSalesforce(daily_limit=salesforce_daily_limit, clock=clock)
+        self.zendesk = FakeZendesk(rate_limit_per_minute=zendesk_rate_limit_per_minute, clock=clock)
+        self._host = host
+        self._ports = (salesforce_port, zendesk_port)
+        self._tmpdir: str | None = None
+        self._servers: list[ServerThread] = []
+        self._ca_path: str | None = None
+
+    def start(self) -> Sandbox:
+        """Bind both servers and serve from daemon threads. Returns self."""
+        if self._servers:
+            return self
+        self._tmpdir = tempfile.mkdtemp(prefix="tiersync-sandbox-")
+        try:
+            tls = make_tls(self._tmpdir)
+            self._ca_path = tls.ca_path
+            self._servers.append(ServerThread(self.salesforce, tls.server_context, self._host, self._ports[0]))
+            self._servers.append(ServerThread(self.zendesk, tls.server_context, self._host, self._ports[1]))
+        except BaseException:
+            self.stop()
+            raise
+        self.zendesk.base_url = self.zendesk_url
+        return self
+
+    def stop(self) -> None:
+        """Shut both servers down and delete the CA directory. Safe to call twice."""
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def _server(self, index: int) -> ServerThread:
+        if len(self._servers) < 2:
+            raise RuntimeError("Sandbox is not started")
+        return self._servers[index]
+
+    @property
+    def salesforce_url(self) -> str:
+        return self._server(0).url
+
+    @property
+    def zendesk_url(self) -> str:
+        return self._server(1).url
+
+    @property
+    def ca_path(self) -> str:
+        if not self._ca_path or not self._servers:
+            raise RuntimeError("Sandbox is not started")
+        return self._ca_path
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point tiersync at this sandbox."""
+        return {
+            "SALESFORCE_INSTANCE_URL": self.salesforce_url,
+            "SALESFORCE_ACCESS_TOKEN": self.salesforce.access_token,
+            "ZENDESK_URL": self.zendesk_url,
+            "ZENDESK_EMAIL": self.zendesk.email,
+            "ZENDESK_API_TOKEN": self.zendesk.api_token,
+            "REQUESTS_CA_BUNDLE": self.ca_path,
+        }
+
+    @property
+    def errors(self) -> list[str]:
+        """Internal errors (tracebacks) raised while serving; should stay empty."""
+        return [*self.salesforce.errors, *self.zendesk.errors]
