@@ -73,7 +73,7 @@ def progress_reporter(enabled: bool) -> Iterator[object]:
 
 def _finish(record: RunRecord, as_json: bool, limit: int) -> None:
     if as_json:
-        out.print_json(json.dumps(record.summary()))
+        sys.stdout.write(json.dumps(record.summary(), indent=2) + "\n")
     else:
         if record.plan is not None:
             render_plan(record.plan, out, limit=limit)

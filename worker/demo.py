@@ -51,7 +51,7 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
             else:
                 os.environ["REQUESTS_CA_BUNDLE"] = previous_ca
     if as_json:
-        console.print_json(json.dumps({"first_run": first.summary(), "second_run": second.summary()}))
+        console.file.write(json.dumps({"first_run": first.summary(), "second_run": second.summary()}, indent=2) + "\n")
     else:
         if first.plan is not None:
             render_plan(first.plan, console, limit=limit)

@@ -1,7 +1,6 @@
 """Exact request/response contracts of the Zendesk adapter, through real zenpy, against `responses`."""
 
 import json
-import re
 
 import pytest
 import responses
@@ -42,19 +41,22 @@ def test_update_tiers_batches_of_100_and_reads_every_result() -> None:
 
     responses.add_callback(responses.PUT, f"{BASE}/organizations/update_many.json", callback=update_many)
 
-    def job_status(request):
-        job_id = request.url.rsplit("/", 1)[1].removesuffix(".json")
-        index = int(job_id.split("-")[1]) - 1
-        ids = [o["id"] for o in bodies[index]["organizations"]]
-        results = [{"action": "update", "id": i, "status": "Updated", "success": True} for i in ids]
-        if index == 0:  # the live API omits `success` on failed items (zenpy betamax fixture)
-            results[1] = {"index": 1, "error": "OrganizationUpdateFailed", "id": ids[1], "details": "locked"}
-            results.pop(2)  # and an item with no result at all is a failure too
-        return 200, {}, json.dumps(job(job_id, "completed", results, total=len(ids)))
+    def job_statuses(request):
+        statuses = []
+        for job_id in request.params["ids"].split(","):
+            index = int(job_id.split("-")[1]) - 1
+            ids = [o["id"] for o in bodies[index]["organizations"]]
+            results = [{"action": "update", "id": i, "status": "Updated", "success": True} for i in ids]
+            if index == 0:  # the live API omits `success` on failed items (zenpy betamax fixture)
+                results[1] = {"index": 1, "error": "OrganizationUpdateFailed", "id": ids[1], "details": "locked"}
+                results.pop(2)  # and an item with no result at all is a failure too
+            statuses.append(job(job_id, "completed", results, total=len(ids))["job_status"])
+        return 200, {}, json.dumps({"job_statuses": statuses})
 
-    responses.add_callback(responses.GET, re.compile(rf"{BASE}/job_statuses/V3-\d+\.json"), callback=job_status)
+    poll = responses.add_callback(responses.GET, f"{BASE}/job_statuses/show_many.json", callback=job_statuses)
     results = client().update_tiers(changes)
     assert [len(b["organizations"]) for b in bodies] == [100, 100, 50]
+    assert poll.call_count == 1  # all three jobs polled in one show_many round
     assert bodies[0]["organizations"][0] == {"id": 1, "organization_fields": {"support_tier": "tier_starter"}}
     assert [r.organization_id for r in results] == list(range(1, 251))
     failed = {r.organization_id: r.error for r in results if not r.ok}
@@ -64,7 +66,8 @@ def test_update_tiers_batches_of_100_and_reads_every_result() -> None:
 @responses.activate
 def test_failed_job_fails_every_item() -> None:
     responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-x"))
-    responses.get(f"{BASE}/job_statuses/V3-x.json", json=job("V3-x", "failed", None) | {})
+    responses.get(f"{BASE}/job_statuses/show_many.json",
+                  json={"job_statuses": [job("V3-x", "failed", None)["job_status"]]})
     results = client().update_tiers([(1, "tier_starter"), (2, "tier_starter")])
     assert [r.ok for r in results] == [False, False]
     assert results[0].error.startswith("job failed")
@@ -74,11 +77,32 @@ def test_failed_job_fails_every_item() -> None:
 def test_update_many_429_is_retried_after_retry_after_not_zenpys_loop() -> None:
     responses.put(f"{BASE}/organizations/update_many.json", status=429, headers={"Retry-After": "2"})
     responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-y"))
-    responses.get(f"{BASE}/job_statuses/V3-y.json",
-                  json=job("V3-y", "completed", [{"id": 5, "success": True, "action": "update"}]))
+    responses.get(f"{BASE}/job_statuses/show_many.json", json={"job_statuses": [
+        job("V3-y", "completed", [{"id": 5, "success": True, "action": "update"}])["job_status"]]})
     sleeps: list[float] = []
     assert client(sleeps).update_tiers([(5, "tier_starter")])[0].ok
     assert 2.0 in sleeps
+
+
+@responses.activate
+def test_slow_job_backs_off_then_times_out_as_failures() -> None:
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-z"))
+    responses.get(f"{BASE}/job_statuses/show_many.json", json={"job_statuses": [job("V3-z", "working")["job_status"]]})
+    settings = Settings(_env_file=None, zendesk_url="https://acme.zendesk.com", zendesk_email="bot@acme.test",
+                        zendesk_api_token="t0ken")
+    zd = ZendeskClient(connect(settings, ServiceSession("zendesk", sleep=sleep)), "support_tier", job_timeout=30,
+                       sleep=sleep, clock=lambda: now[0])
+    results = zd.update_tiers([(1, "tier_starter")])
+    assert not results[0].ok and "did not finish within 30s" in results[0].error
+    assert sleeps[:3] == [0.25, 0.375, 0.5625] and max(sleeps) == 3.0
+    assert sum(sleeps) >= 30
 
 
 @responses.activate

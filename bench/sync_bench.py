@@ -1,0 +1,116 @@
+"""Benchmark: tiersync against the HTTPS sandbox at scale. Prints figures; asserts nothing timed.
+
+Runs the real `tiersync` CLI in a subprocess (so peak memory is the CLI's own) against the sandbox
+served from this process, seeded with N accounts (default 10,000):
+
+  1. sync --full --dry-run   (must write nothing)
+  2. sync --full             (update_many calls must be ceil(changed / 100))
+  3. sync                    (incremental, nothing changed: must write nothing)
+  4. 25 accounts change, then sync (must write exactly those 25 in one update_many call)
+
+Usage: python bench/sync_bench.py [--accounts N] [--second-precision]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from worker.sandbox.seed import seed_demo  # noqa: E402
+from worker.sandbox.server import Sandbox  # noqa: E402
+
+WRITES = ("POST", "PUT", "DELETE", "PATCH")
+UPDATE_MANY = "/api/v2/organizations/update_many"
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> tuple[dict, float, float, int]:
+    """Run tiersync; return (json summary, seconds, peak RSS MiB, exit code)."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "worker.cli", *args], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - started
+    peak_mib = _child_peak_mib()
+    if process.returncode not in (0, 8):
+        print(stderr, file=sys.stderr)
+        raise SystemExit(f"tiersync {' '.join(args)} exited {process.returncode}")
+    return json.loads(stdout), seconds, peak_mib, process.returncode
+
+
+
+
+def _child_peak_mib() -> float:
+    """Peak RSS of the largest child so far (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--second-precision", action="store_true",
+                        help="SystemModstamp with whole seconds, as real Salesforce stores them")
+    options = parser.parse_args()
+
+    with Sandbox() as sandbox, tempfile.TemporaryDirectory() as state_dir:
+        sandbox.salesforce.second_precision_modstamps = options.second_precision
+        started = time.perf_counter()
+        seeded = seed_demo(sandbox, accounts=options.accounts, seed=42)
+        print(f"seeded {options.accounts:,} accounts, {len(sandbox.zendesk.organizations):,} organizations "
+              f"in {time.perf_counter() - started:.1f}s")
+        env = {**os.environ, **sandbox.env(), "TIERSYNC_STATE_DIR": state_dir,
+               "TIERSYNC_CONFIG": str(ROOT / "config" / "tiers.yaml"), "TIERSYNC_LOG_LEVEL": "WARNING"}
+        zd = sandbox.zendesk
+        rows = []
+
+        def step(label: str, args: list[str]) -> dict:
+            zd.reset_requests()
+            summary, seconds, peak, code = run_cli(args, env)
+            writes = sum(zd.count(method=m) for m in WRITES)
+            rows.append((label, seconds, summary["api_calls"].get("salesforce", {}).get("calls", 0),
+                         summary["api_calls"].get("zendesk", {}).get("calls", 0), writes,
+                         zd.count(method="PUT", path=UPDATE_MANY), summary.get("writes", {}).get("updated", 0),
+                         peak, code))
+            return summary
+
+        dry = step("sync --full --dry-run", ["sync", "--full", "--dry-run", "--json"])
+        assert rows[-1][4] == 0, "dry run wrote"
+        full = step("sync --full", ["sync", "--full", "--json"])
+        changed = full["writes"]["updated"]
+        assert full["plan_fingerprint"] == dry["plan_fingerprint"], "the real run applied another plan"
+        assert rows[-1][5] <= math.ceil(changed / 100), "more update_many calls than ceil(changed/100)"
+        step("sync (nothing changed)", ["sync", "--json"])
+        assert rows[-1][4] == 0, "idle run wrote"
+        flips = {"Enterprise": "Starter", "Tier 1": "Tier 3", "Professional": "Enterprise", "Tier 2": "Tier 1",
+                 "Starter": "Professional", "Tier 3": "Tier 2"}
+        changed_ids = [i for i, a in sandbox.salesforce.accounts.items() if a["Type"] == "Customer"
+                       and a["Support_Tier__c"] in flips and i not in seeded.duplicate_account_ids
+                       and i not in seeded.account_ids_without_org][:25]
+        for account_id in changed_ids:
+            account = sandbox.salesforce.accounts[account_id]
+            sandbox.salesforce.update_account(account_id, Support_Tier__c=flips[account["Support_Tier__c"]])
+        step("25 changed, then sync", ["sync", "--json"])
+        assert rows[-1][5] == 1 and rows[-1][6] == 25, "25 changes were not one update_many of 25"
+
+    print(f"\n{'run':<24}{'seconds':>9}{'SF calls':>10}{'ZD calls':>10}{'ZD writes':>11}"
+          f"{'update_many':>13}{'orgs updated':>14}{'peak RSS MiB':>14}")
+    for label, seconds, sf, zdc, writes, many, updated, peak, _ in rows:
+        print(f"{label:<24}{seconds:>9.1f}{sf:>10,}{zdc:>10,}{writes:>11,}{many:>13,}{updated:>14,}{peak:>14.0f}")
+    print(f"\nfull run: {changed:,} organizations set with {rows[1][5]} update_many calls "
+          f"(ceil({changed}/100) = {math.ceil(changed / 100)}); a PUT per organization would take {changed:,}.")
+    print("peak RSS is the largest tiersync process so far (ru_maxrss of children).")
+
+
+if __name__ == "__main__":
+    main()
