@@ -88,5 +88,6 @@ def test_fingerprint_changes_with_mapping_only(tmp_path: Path) -> None:
     first = config.load(write(tmp_path, BASE))
     same = config.load(write(tmp_path, BASE + "max_change_fraction: 0.5\n"))
     other = config.load(write(tmp_path, BASE.replace("[Starter]", "[Starter, Basic]")))
-    assert first.fingerprint == same.fingerprint
+    retitled = config.load(write(tmp_path, BASE.replace("title: Starter", "title: Starter plan")))
+    assert first.fingerprint == same.fingerprint == retitled.fingerprint
     assert first.fingerprint != other.fingerprint

@@ -154,7 +154,8 @@ class TierConfigFile(_Strict):
     @property
     def fingerprint(self) -> str:
         """Digest of everything that decides tiers; a change invalidates the incremental watermark."""
-        decisive = self.model_dump(include={"salesforce", "tiers", "unknown_value"})
+        decisive = self.model_dump(include={"salesforce", "unknown_value"})
+        decisive["tiers"] = [tier.model_dump(exclude={"title"}) for tier in self.tiers]  # a label decides nothing
         decisive["rules"] = [repr(rule.condition) + rule.tier for rule in self.rules]
         return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
