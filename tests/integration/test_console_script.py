@@ -1,0 +1,48 @@
+"""The installed `tiersync` entry point as a user runs it: a real process, a bare environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def tiersync(*args: str, cwd: Path, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SALESFORCE_", "ZENDESK_", "TIERSYNC_", "REDIS"))}
+    env |= extra or {}
+    return subprocess.run([sys.executable, "-m", "worker.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_demo_runs_with_no_credentials_and_no_redis(tmp_path: Path) -> None:
+    result = tiersync("demo", "--accounts", "80", "--json", cwd=tmp_path, extra={"PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(result.stdout)
+    first, second = runs["first_run"], runs["second_run"]
+    assert first["writes"]["updated"] == first["outcomes"]["set_tier"] > 0
+    assert first["field"]["action"] == "create" and first["field"]["applied"]
+    assert second["api_calls"]["zendesk"]["writes"] == 0
+    assert not (tmp_path / ".tiersync").exists()  # the demo keeps its state in a temporary directory
+
+
+def test_run_without_credentials_is_the_demo(tmp_path: Path) -> None:
+    result = tiersync("run", cwd=tmp_path, extra={"PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "running the demo" in result.stdout
+    assert "Applied:" in result.stdout and "Second run" in result.stdout
+
+
+def test_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "tiers.yaml").write_text("salesforce: {tier_field: X}\ntiers: []\n")
+    result = tiersync("sync", cwd=tmp_path, extra={"PYTHONPATH": str(ROOT), "TIERSYNC_CONFIG": "tiers.yaml"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].startswith("error: tiers.yaml: tiers: ")
+    assert "Traceback" not in result.stderr
