@@ -110,11 +110,13 @@ def _read(config: TierConfigFile, services: Services, request: SyncRequest, stat
 
 def _next_state(config: TierConfigFile, request: SyncRequest, state: RunState, plan: Plan,
                 record: RunRecord, services: Services) -> RunState:
-    read_ids = {item.account_id for item in plan.accounts}
     failed = {account_id for account_id, _, _ in record.failed_writes()}
-    failed_ids = tuple(sorted((set(state.failed_ids) - read_ids) | failed))
-    if request.mode == "ids":
-        return RunState(state.watermark, state.config_fingerprint, state.population, failed_ids)
+    if request.mode == "ids":  # only the requested ids were re-tried; keep the others' debt
+        kept = set(state.failed_ids) - set(request.account_ids)
+        return RunState(state.watermark, state.config_fingerprint, state.population, tuple(sorted(kept | failed)))
+    # Full and incremental runs request every previously failed id (incremental via read_ids), so
+    # afterwards the debt is exactly this run's failures: ids that left the scope are dropped.
+    failed_ids = tuple(sorted(failed))
     same_config = state.config_fingerprint == config.fingerprint
     stamps = [s for s in (services.salesforce.max_modstamp, state.watermark if same_config else None) if s]
     watermark = max(stamps, key=_stamp_key) if stamps else None

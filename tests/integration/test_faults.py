@@ -135,3 +135,18 @@ def test_rerun_after_partial_apply_converges(rig: Rig) -> None:
     assert second.exit_code == ExitCode.OK, second.error
     third = rig.run("incremental")
     assert third.plan is not None and third.plan.changes == ()
+
+
+def test_failed_account_that_leaves_scope_is_dropped_from_retries(rig: Rig) -> None:
+    zd, sf = rig.sandbox.zendesk, rig.sandbox.salesforce
+    claimed = {o["external_id"][:15].lower(): i for i, o in zd.organizations.items() if o["external_id"]}
+    account_id = next(i for i, a in sf.accounts.items() if a["Type"] == "Customer" and a["Support_Tier__c"] == "Starter"
+                      and i[:15].lower() in claimed)
+    zd.fail_org_ids = {claimed[account_id[:15].lower()]}
+    assert rig.run().exit_code == ExitCode.PARTIAL
+    sf.update_account(account_id, Type="Prospect")  # out of scope: where Type = 'Customer'
+    zd.fail_org_ids = set()
+    assert rig.run("incremental").exit_code == ExitCode.OK
+    sf.reset_requests()
+    assert rig.run("incremental").exit_code == ExitCode.OK
+    assert not any("Id+IN" in q or "Id IN" in q for q in sf.queries)  # nothing left to retry
