@@ -22,6 +22,7 @@ from worker.core.errors import ConfigError, ExitCode, TiersyncError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.core.redaction import redact
 from worker.core.report import RunRecord
+from worker.engine import Progress as ProgressSink
 from worker.engine import SyncRequest, run_sync
 from worker.render import render_outcome, render_plan
 from worker.services import build_services, configure_logging
@@ -53,7 +54,7 @@ def _prepare() -> tuple[Settings, tier_config.TierConfigFile]:
 
 
 @contextmanager
-def progress_reporter(enabled: bool) -> Iterator[object]:
+def progress_reporter(enabled: bool) -> Iterator[ProgressSink]:
     """A rich progress bar on stderr when it is a terminal; otherwise a no-op reporter."""
     if not enabled or not err.is_terminal:
         yield lambda stage, advance, total=None: None
@@ -90,7 +91,7 @@ def _sync(request: SyncRequest, as_json: bool, limit: int) -> None:
     except TiersyncError as error:
         fail(error)
     with progress_reporter(not as_json) as report:
-        record = run_sync(config, services, request, progress=report)  # type: ignore[arg-type]
+        record = run_sync(config, services, request, progress=report)
     _finish(record, as_json, limit)
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from worker.core.config import TierConfigFile
 from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
 from worker.core.fieldplan import plan_field
-from worker.core.model import Account, Organization
-from worker.core.plan import Outcome, Plan, build_plan, check_change_fraction
+from worker.core.model import Account, Organization, OrganizationFieldState, WriteResult
+from worker.core.plan import FieldPlan, Outcome, Plan, build_plan, check_change_fraction
 from worker.core.report import RunRecord
 from worker.io.http import CallCounter
 from worker.io.state import RunState, StateStore
@@ -48,8 +48,43 @@ class AccountSource(Protocol):
     def read_ids(self, ids: Iterable[str]) -> Iterable[Account]:
         """Accounts in scope among ``ids``."""
 
-    def usage(self) -> object | None:
+    def usage(self) -> UsageReport | None:
         """Salesforce API usage, when known."""
+
+
+class UsageReport(Protocol):
+    """Daily API usage as the service last reported it."""
+
+    @property
+    def used(self) -> int:
+        """Requests used."""
+
+    @property
+    def total(self) -> int:
+        """Requests allowed."""
+
+
+class OrganizationTarget(Protocol):
+    """What the engine needs from Zendesk (worker.io.zendesk.ZendeskClient)."""
+
+    def find_field(self) -> OrganizationFieldState | None:
+        """The managed dropdown field, if it exists."""
+
+    def apply_field(self, plan: FieldPlan) -> OrganizationFieldState | None:
+        """Create the field or add/rename options, keeping every existing option."""
+
+    def require_admin(self) -> None:
+        """Raise AuthError unless the credentials belong to an admin."""
+
+    def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterable[Organization]:
+        """Every organization."""
+
+    def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
+        """Organizations whose external_id names one of these accounts."""
+
+    def update_tiers(self, changes: Sequence[tuple[int, str]],
+                     progress: Callable[[int], None] | None = None) -> list[WriteResult]:
+        """Write tags and return one verdict per change."""
 
 
 @dataclass
@@ -57,7 +92,7 @@ class Services:
     """The adapters one run talks through."""
 
     salesforce: AccountSource
-    zendesk: object  # worker.io.zendesk.ZendeskClient (kept loose so tests can pass fakes)
+    zendesk: OrganizationTarget
     state: StateStore
     counter: CallCounter = field(default_factory=CallCounter)
 
@@ -91,7 +126,7 @@ def _read(config: TierConfigFile, services: Services, request: SyncRequest, stat
         mode = "full"
     if mode == "full":
         accounts = list(sf.read(progress=lambda n: progress("salesforce accounts", n)))
-        organizations = list(zd.all_organizations(lambda n: progress("zendesk organizations", n)))  # type: ignore[attr-defined]
+        organizations = list(zd.all_organizations(lambda n: progress("zendesk organizations", n)))
         return accounts, organizations, True
     if mode == "incremental":
         accounts = list(sf.read(since=state.watermark, progress=lambda n: progress("salesforce accounts", n)))
@@ -104,7 +139,7 @@ def _read(config: TierConfigFile, services: Services, request: SyncRequest, stat
         missing = sorted(set(request.account_ids) - {a.id for a in accounts})
         if missing:
             record.notes.append(f"not found in Salesforce scope: {', '.join(missing)}")
-    organizations = zd.organizations_for([a.id for a in accounts])  # type: ignore[attr-defined]
+    organizations = zd.organizations_for([a.id for a in accounts])
     return accounts, organizations, False
 
 
@@ -133,14 +168,14 @@ def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress
     zd = services.zendesk
     if plan.field.action == "none" and not plan.changes:
         return
-    zd.require_admin()  # type: ignore[attr-defined]
+    zd.require_admin()
     if plan.field.action != "none":
-        zd.apply_field(plan.field)  # type: ignore[attr-defined]
+        zd.apply_field(plan.field)
         record.field_applied = True
     changes = [(item.organization_id, item.target_tag) for item in plan.changes
                if item.organization_id is not None and item.target_tag]
     progress("zendesk writes", 0, len(changes))
-    results = zd.update_tiers(changes, lambda n: progress("zendesk writes", n, len(changes)))  # type: ignore[attr-defined]
+    results = zd.update_tiers(changes, lambda n: progress("zendesk writes", n, len(changes)))
     record.writes = {result.organization_id: result for result in results}
 
 
@@ -156,7 +191,7 @@ def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
     record = RunRecord(mode=request.mode, dry_run=request.dry_run)
     try:
         state = services.state.load()
-        field = plan_field(config, services.zendesk.find_field())  # type: ignore[attr-defined]
+        field = plan_field(config, services.zendesk.find_field())
         accounts, organizations, full = _read(config, services, request, state, record, progress)
         record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
         if full and request.mode != "full":
@@ -179,7 +214,7 @@ def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
         record.api_calls = services.counter.since(calls_before)
         usage = services.salesforce.usage()
         if usage is not None:
-            record.salesforce_usage = (usage.used, usage.total)  # type: ignore[attr-defined]
+            record.salesforce_usage = (usage.used, usage.total)
         record.duration_seconds = time.monotonic() - started
     if record.plan is not None:
         log.info("run %s: %s", record.mode, {o.value: sum(1 for i in record.plan.accounts if i.outcome is o)

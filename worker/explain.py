@@ -13,14 +13,14 @@ from worker.engine import Services
 
 def explain_account(config: TierConfigFile, services: Services, account_id: str, console: Console) -> int:
     """Print the explanation; returns the exit code (2 when the account is not in scope)."""
-    field = plan_field(config, services.zendesk.find_field())  # type: ignore[attr-defined]
+    field = plan_field(config, services.zendesk.find_field())
     accounts = list(services.salesforce.read_ids([account_id]))
     if not accounts:
         scope = f" matching where: {config.salesforce.where}" if config.salesforce.where else ""
         console.print(f"Account {account_id} is not in Salesforce{scope}.")
         return int(ExitCode.CONFIG)
     account = accounts[0]
-    organizations = services.zendesk.organizations_for([account.id])  # type: ignore[attr-defined]
+    organizations = services.zendesk.organizations_for([account.id])
     plan = build_plan(config, accounts, organizations, field, full=False)
     item = plan.accounts[0]
     console.print(f"[bold]{account.name}[/bold] ({account.id}), SystemModstamp {account.modstamp}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -127,7 +127,7 @@ class Settings(BaseSettings):
         self.zendesk_netloc()
 
 
-def _require_https(name: str, url: str):  # type: ignore[no-untyped-def]
+def _require_https(name: str, url: str) -> SplitResult:
     parts = urlsplit(url.strip())
     if parts.scheme != "https" or not parts.hostname:
         raise ConfigError(f"{name}={url!r} is not an https:// URL",
