@@ -41,7 +41,12 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
             services = build_services(settings, config)
             if not as_json:
                 console.print(f"[bold]tiersync demo[/bold]: sandbox Salesforce {sandbox.salesforce_url} and Zendesk "
-                              f"{sandbox.zendesk_url}, seeded with {accounts:,} accounts ({seeded})")
+                              f"{sandbox.zendesk_url}")
+                console.print(f"Seeded {seeded.accounts:,} accounts ({seeded.customers:,} customers in scope; "
+                              f"{seeded.unknown_tiers + seeded.blank_tiers} with unknown or blank tiers) and "
+                              f"{seeded.organizations:,} organizations ({seeded.orgs_15} with 15-character and "
+                              f"{seeded.orgs_lowercase} with lower-cased external ids, {seeded.duplicates} duplicated, "
+                              f"{seeded.without_org} accounts without one, {seeded.orphan_orgs} orphans).")
                 console.rule("First run: tiersync sync --full")
             first = run_sync(config, services, SyncRequest(mode="full"))
             second = run_sync(config, services, SyncRequest(mode="incremental"))

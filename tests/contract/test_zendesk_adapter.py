@@ -6,7 +6,7 @@ import pytest
 import responses
 from responses import matchers, registries
 
-from worker.core.errors import RateLimitedError
+from worker.core.errors import AuthError, RateLimitedError
 from worker.core.plan import FieldPlan
 from worker.io.http import ServiceSession
 from worker.io.zendesk import ZendeskClient, connect
@@ -177,3 +177,22 @@ def test_all_organizations_follow_the_cursor() -> None:
                         "meta": {"has_more": False, "after_cursor": None}, "links": {"next": None}})
     found = list(client().all_organizations())
     assert [(o.id, o.tier_tag) for o in found] == [(1, None), (2, "tier_starter")]
+
+
+@responses.activate
+def test_oauth_token_is_sent_as_bearer() -> None:
+    me = responses.get(f"{BASE}/users/me.json", json={"user": {"id": 1, "role": "admin", "email": "a@acme.test"}})
+    settings = Settings(_env_file=None, zendesk_url="https://acme.zendesk.com", zendesk_oauth_token="oauth-canary-1")
+    ZendeskClient(connect(settings, ServiceSession("zendesk")), "support_tier").require_admin()
+    assert me.calls[0].request.headers["Authorization"] == "Bearer oauth-canary-1"
+
+
+@responses.activate
+def test_api_token_is_sent_as_email_slash_token_basic_auth() -> None:
+    me = responses.get(f"{BASE}/users/me.json", json={"user": {"id": 1, "role": "agent"}})
+    with pytest.raises(AuthError, match="not an admin"):
+        client().require_admin()
+    import base64
+
+    sent = me.calls[0].request.headers["Authorization"]
+    assert base64.b64decode(sent.removeprefix("Basic ")).decode() == "bot@acme.test/token:zd-token-canary"

@@ -209,3 +209,13 @@ def test_secrets_never_reach_output(world: World) -> None:
     assert world.sandbox.salesforce.access_token not in run.stdout + run.stderr
     assert UPDATE_MANY  # the writes path was never reached
     assert world.zendesk_writes() == 0
+
+
+def test_debug_logging_of_a_whole_sync_leaks_no_secret(world: World) -> None:
+    world.monkeypatch.setenv("TIERSYNC_LOG_LEVEL", "DEBUG")
+    run = world.cli("sync", "--full", "--json")
+    assert run.exit_code == 0, run.stderr
+    output = run.stdout + run.stderr
+    assert "DEBUG" in output  # debug logging really was on
+    for secret in (world.sandbox.zendesk.api_token, world.sandbox.salesforce.access_token):
+        assert secret not in output
