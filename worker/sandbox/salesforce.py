@@ -15,6 +15,7 @@ import string
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -228,7 +229,7 @@ class FakeSalesforce:
                 "urls": {"describe": f"{base}/describe", "sobject": base, "rowTemplate": f"{base}/{{ID}}"}}
 
     @staticmethod
-    def _project(record: dict[str, Any], fields: list[str], version: str) -> dict[str, Any]:
+    def _project(record: Mapping[str, Any], fields: list[str], version: str) -> dict[str, Any]:
         out: dict[str, Any] = {"attributes": {"type": "Account",
                                               "url": f"/services/data/v{version}/sobjects/Account/{record['Id']}"}}
         for name in fields:

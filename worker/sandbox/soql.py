@@ -73,6 +73,15 @@ class Schema:
         raise _no_such_column(name, self.name)
 
 
+
+def _sort_key(name: str, null_flag: int, norm: Callable[[Any], Any]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """Sort key for one ORDER BY column: nulls grouped by ``null_flag``, values normalised."""
+
+    def key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (null_flag,) if row.get(name) is None else (1, norm(row[name]))
+
+    return key
+
 def _no_such_column(name: str, entity: str) -> SoqlError:
     return SoqlError(
         "INVALID_FIELD",
@@ -100,8 +109,7 @@ class Query:
         for name, descending, nulls_first in reversed(self.order_by):
             null_flag = 0 if nulls_first != descending else 2
             norm = _normalizer(types[name])
-            rows.sort(key=lambda r, n=name, f=null_flag, k=norm: (f,) if r.get(n) is None else (1, k(r[n])),
-                      reverse=descending)
+            rows.sort(key=_sort_key(name, null_flag, norm), reverse=descending)
         end = None if self.limit is None else self.offset + self.limit
         return rows[self.offset:end]
 
@@ -327,6 +335,7 @@ class _Parser:
 
     def literal(self, name: str, ftype: str, op: str) -> Any:
         kind, raw = self.take()
+        value: Any
         if kind == "ident" and raw.upper() in ("TRUE", "FALSE"):
             kind, value = "boolean", raw.upper() == "TRUE"
         elif kind == "ident" and raw.upper() == "NULL":
