@@ -73,7 +73,7 @@ def _salesforce(checks: _Checks, services: Any, config: tier_config.TierConfigFi
         checks.worst = checks.worst or ExitCode.REMOTE_STATE
     else:
         checks.ok(f"Salesforce {config.salesforce.object} has every field the tier file reads")
-    usage = services.salesforce.usage()
+    usage = checks.run("Salesforce API usage", services.salesforce.daily_usage)
     if usage is not None:
         line = f"Salesforce API usage {usage.used:,}/{usage.total:,} ({usage.fraction:.0%})"
         (checks.warn if usage.fraction >= config.salesforce.max_api_usage_fraction else checks.ok)(line)

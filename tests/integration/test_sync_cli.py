@@ -192,6 +192,7 @@ def test_doctor_reports_and_passes(world: World) -> None:
     run = world.cli("doctor")
     assert run.exit_code == 0, run.stdout
     assert "Zendesk user is an admin" in run.stdout
+    assert "Salesforce API usage" in run.stdout
     assert "does not exist yet; the first sync creates it" in run.stdout
     world.config_path.write_text(world.config_path.read_text().replace("Strategic__c]", "Strategic__c, Nope__c]"))
     bad = world.cli("doctor")

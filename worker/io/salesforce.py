@@ -165,6 +165,13 @@ class SalesforceReader:
             for record in self._records(build_query(self._config, ids=chunk)):
                 yield self._to_account(record)
 
+    def daily_usage(self) -> ApiUsage | None:
+        """Daily API requests from the ``limits/`` resource (``DailyApiRequests``: Max, Remaining)."""
+        daily = self._sf.limits().get("DailyApiRequests") or {}
+        if "Max" not in daily or "Remaining" not in daily:
+            return None
+        return ApiUsage(int(daily["Max"]) - int(daily["Remaining"]), int(daily["Max"]))
+
     def field_names(self) -> set[str]:
         """API names of the object's fields (describe), lower-cased, for `doctor`."""
         described = getattr(self._sf, self._config.salesforce.object).describe()
