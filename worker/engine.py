@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -179,34 +180,41 @@ def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress
     record.writes = {result.organization_id: result for result in results}
 
 
+def _plan_and_apply(config: TierConfigFile, services: Services, request: SyncRequest, record: RunRecord,
+                    progress: Progress) -> None:
+    state = services.state.load()
+    field = plan_field(config, services.zendesk.find_field())
+    accounts, organizations, full = _read(config, services, request, state, record, progress)
+    record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
+    if full and request.mode != "full":
+        record.mode = "full"
+    try:
+        check_change_fraction(record.plan, config.max_change_fraction, force=request.force)
+    except PlanRefusedError as refused:
+        record.refusal = refused.message
+        if not request.dry_run:
+            raise
+    if not request.dry_run:
+        _apply(record.plan, services, record, progress)
+        services.state.save(_next_state(config, request, state, record.plan, record, services))
+        if record.failed_writes():
+            record.exit_code = ExitCode.PARTIAL
+
+
 def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
              progress: Progress = _no_progress) -> RunRecord:
     """Walk the one path once and return what was decided and done.
 
     Errors raised by a service end the run: the record carries the error and its exit code, and
-    the state is left as it was so that nothing read in this run is forgotten.
+    the state is left as it was so that nothing read in this run is forgotten. Writing runs hold
+    the state store's run lock, so two never overlap; dry runs take no lock.
     """
     started = time.monotonic()
     calls_before = services.counter.snapshot()
     record = RunRecord(mode=request.mode, dry_run=request.dry_run)
     try:
-        state = services.state.load()
-        field = plan_field(config, services.zendesk.find_field())
-        accounts, organizations, full = _read(config, services, request, state, record, progress)
-        record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
-        if full and request.mode != "full":
-            record.mode = "full"
-        try:
-            check_change_fraction(record.plan, config.max_change_fraction, force=request.force)
-        except PlanRefusedError as refused:
-            record.refusal = refused.message
-            if not request.dry_run:
-                raise
-        if not request.dry_run:
-            _apply(record.plan, services, record, progress)
-            services.state.save(_next_state(config, request, state, record.plan, record, services))
-            if record.failed_writes():
-                record.exit_code = ExitCode.PARTIAL
+        with nullcontext() if request.dry_run else services.state.lock():
+            _plan_and_apply(config, services, request, record, progress)
     except TiersyncError as exc:
         record.error, record.exit_code = str(exc), exc.exit_code
         log.error("run ended early: %s", exc)

@@ -28,11 +28,12 @@ class Rig:
     state_dir: Path
     sleeps: list[float]
 
-    def run(self, mode: str = "full", **settings: object):
+    def run(self, mode: str = "full", *, dry_run: bool = False, **settings: object):
         values = {k.lower(): v for k, v in self.sandbox.env().items() if k != "REQUESTS_CA_BUNDLE"}
         values |= {"tiersync_state_dir": str(self.state_dir), "tiersync_max_attempts": 3} | settings
         services = build_services(Settings.model_validate(values), tier_config.load(EXAMPLE_CONFIG), sleep=self.sleep)
-        return run_sync(tier_config.load(EXAMPLE_CONFIG), services, SyncRequest(mode=mode))  # type: ignore[arg-type]
+        request = SyncRequest(mode=mode, dry_run=dry_run)  # type: ignore[arg-type]
+        return run_sync(tier_config.load(EXAMPLE_CONFIG), services, request)
 
     def sleep(self, seconds: float) -> None:  # waits move the sandbox's clock, never the test's
         self.sleeps.append(seconds)
@@ -59,7 +60,7 @@ def test_failed_organization_page_aborts_before_any_write(rig: Rig) -> None:
     record = rig.run()
     assert record.exit_code == ExitCode.UNREACHABLE
     assert record.plan is None and rig.writes() == 0
-    assert not (rig.state_dir).exists() or not any(rig.state_dir.iterdir())
+    assert not list(rig.state_dir.glob("state-*.json"))  # the state was not touched
 
 
 def test_salesforce_daily_limit_exhausted_stops_without_writing(rig: Rig) -> None:
@@ -150,3 +151,18 @@ def test_failed_account_that_leaves_scope_is_dropped_from_retries(rig: Rig) -> N
     sf.reset_requests()
     assert rig.run("incremental").exit_code == ExitCode.OK
     assert not any("Id+IN" in q or "Id IN" in q for q in sf.queries)  # nothing left to retry
+
+
+def test_a_second_writing_run_waits_its_turn_and_writes_nothing(rig: Rig) -> None:
+    from worker.io.state import FileStateStore, namespace_for
+
+    netloc = rig.sandbox.zendesk_url.removeprefix("https://")
+    with FileStateStore(rig.state_dir, namespace_for(netloc)).lock():  # another run in progress
+        blocked = rig.run()
+        assert len(rig.sandbox.zendesk.requests) == 0
+        dry = rig.run(dry_run=True)  # read-only: needs no lock
+    assert blocked.exit_code == ExitCode.LOCKED
+    assert "another tiersync run holds" in (blocked.error or "")
+    assert dry.exit_code == ExitCode.OK and dry.plan is not None and dry.plan.changes
+    assert rig.writes() == 0
+    assert rig.run().exit_code == ExitCode.OK  # free again

@@ -27,3 +27,15 @@ def test_state_survives_a_new_connection(redis_url: str, tmp_path) -> None:
     open_store(redis_url, tmp_path, namespace).save(state)
     assert open_store(redis_url, tmp_path, namespace).load() == state
     redis.Redis.from_url(redis_url).delete(f"tiersync:state:{namespace}")
+
+
+def test_run_lock_on_a_real_redis(redis_url: str, tmp_path) -> None:
+    from worker.core.errors import LockedError
+
+    namespace = f"test_{uuid.uuid4().hex}"
+    first, second = open_store(redis_url, tmp_path, namespace), open_store(redis_url, tmp_path, namespace)
+    with first.lock(), pytest.raises(LockedError), second.lock():
+        pass
+    with second.lock():
+        pass
+    assert redis.Redis.from_url(redis_url).exists(f"tiersync:lock:{namespace}") == 0

@@ -9,10 +9,12 @@ tests can check what a run read and wrote.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from worker.core.errors import LockedError
 from worker.core.model import Account, FieldOption, Organization, OrganizationFieldState, WriteResult
 from worker.core.plan import FieldPlan
 from worker.io.state import RunState
@@ -257,6 +259,7 @@ class MemoryStateStore:
     def __init__(self, state: RunState | None = None) -> None:
         self.state = state or RunState()
         self.saves = 0
+        self.locked = False
 
     def load(self) -> RunState:
         """The last saved state."""
@@ -266,3 +269,14 @@ class MemoryStateStore:
         """Replace the state."""
         self.state = state
         self.saves += 1
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """The run lock; raises LockedError when already held (runs never overlap)."""
+        if self.locked:
+            raise LockedError("another run holds the in-memory lock")
+        self.locked = True
+        try:
+            yield
+        finally:
+            self.locked = False

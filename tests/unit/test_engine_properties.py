@@ -39,9 +39,11 @@ from worker.core.report import RunRecord
 from worker.engine import Services, SyncRequest, run_sync
 from worker.io.http import CallCounter
 
-# max_change_fraction=1.0: the change rail (tested in test_plan.py) never refuses, so every
-# interleaving reaches apply; with the default 0.25 most human-edit sequences would stop there.
-CONFIG = make_config(max_change_fraction=1.0)
+# Most worlds disable the change rail (max_change_fraction=1.0 never refuses) so that interleavings
+# reach apply; the others keep the default 0.25 and check that a refused plan writes nothing.
+CONFIGS = {1.0: make_config(max_change_fraction=1.0), 0.25: make_config()}
+FIELD_KEY = CONFIGS[1.0].zendesk.organization_field
+FIELD_TITLE = CONFIGS[1.0].zendesk.organization_field_title
 TIER_FIELD = "Support_Tier__c"
 LEGACY = "legacy_gold"
 OUR_TAGS = tuple(tier["tag"] for tier in TIERS)
@@ -51,7 +53,8 @@ TAG_BY_VALUE = {value.strip().casefold(): tier["tag"] for tier in TIERS for valu
 KNOWN_VALUES = ["Enterprise", "Tier 1", "Professional", "Starter", "  tier 1 ", "STARTER", "enterprise"]
 UNKNOWN_VALUES = ["Platinum", "Gold", "Tier 2"]
 BLANK_VALUES = ["", "   ", None]
-VALUES = st.sampled_from(KNOWN_VALUES + UNKNOWN_VALUES + BLANK_VALUES)
+VALUES = st.one_of(st.sampled_from(KNOWN_VALUES), st.sampled_from(KNOWN_VALUES),
+                   st.sampled_from(UNKNOWN_VALUES + BLANK_VALUES))  # two thirds map to a tier
 
 # 15-character ids in case twins ("001A..." and "001a..." are different Salesforce records).
 BASES = [f"001{letter}0000{n:07d}" for n in range(1, 6) for letter in "Aa"]
@@ -63,6 +66,7 @@ FORMS = {
     "15lower": lambda id18: id18[:15].lower(),  # names the lower-case twin, or no account at all
     "15upper": lambda id18: id18[:15].upper(),
 }
+FORM_CHOICES = st.sampled_from(["18", "15", "18", "15", "18lower", "18upper", "15lower", "15upper"])
 OUT_OF_SCOPE = to_18("001A00000000099")
 
 
@@ -101,11 +105,14 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
     present = [None, *(o.value for o in options)]
     accounts = []
     for base in bases:
-        orgs = draw(st.lists(st.tuples(st.sampled_from(sorted(FORMS)), st.sampled_from(present)), max_size=2))
+        count = draw(st.sampled_from([1, 1, 1, 0, 2]))
+        orgs = [(draw(FORM_CHOICES), draw(st.sampled_from(present)), draw(st.sampled_from([False, False, True])))
+                for _ in range(count)]  # (external_id form, current value, writes to it fail)
         accounts.append((to_18(base), draw(VALUES), orgs))
     orphans = [("LEGACY-42", LEGACY), (OUT_OF_SCOPE, draw(st.sampled_from(present))),
                (None, draw(st.sampled_from(present))), ("   ", draw(st.sampled_from(present)))]
-    return {"accounts": accounts, "options": tuple(options), "orphans": orphans}
+    rail = draw(st.sampled_from([1.0, 1.0, 1.0, 0.25]))
+    return {"accounts": accounts, "options": tuple(options), "orphans": orphans, "rail": rail}
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -113,18 +120,22 @@ class EngineMachine(RuleBasedStateMachine):
 
     @initialize(world=worlds())
     def build_world(self, world: dict[str, Any]) -> None:
+        self.config = CONFIGS[world["rail"]]
         self.sf = FakeSalesforce(TIER_FIELD)
-        field = OrganizationFieldState(id=77, key=CONFIG.zendesk.organization_field, type="dropdown",
-                                       title=CONFIG.zendesk.organization_field_title, options=world["options"])
-        self.zd = FakeZendesk(field_key=CONFIG.zendesk.organization_field, field_state=field)
+        field = OrganizationFieldState(id=77, key=FIELD_KEY, type="dropdown", title=FIELD_TITLE,
+                                       options=world["options"])
+        self.zd = FakeZendesk(field_key=FIELD_KEY, field_state=field)
         self.store = MemoryStateStore()
         self.services = Services(self.sf, self.zd, self.store, CallCounter())
         self.account_ids = [account_id for account_id, _, _ in world["accounts"]]
         org_id = 100
         for n, (account_id, value, orgs) in enumerate(world["accounts"]):
+            self.sf.tick()  # distinct modstamps, so the watermark leaves most accounts behind
             self.sf.add(account_id, value, name=f"Account {n}")
-            for form, tag in orgs:
+            for form, tag, fails in orgs:
                 self.zd.orgs[org_id] = FakeOrg(FORMS[form](account_id), tag, f"Org {org_id} ({form})")
+                if fails:
+                    self.zd.fail_ids.add(org_id)
                 org_id += 1
         for n, (external_id, tag) in enumerate(world["orphans"]):
             self.zd.orgs[900 + n] = FakeOrg(external_id, tag, f"Orphan {n}")
@@ -150,7 +161,9 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(k=st.integers(0, 99))
     def toggle_failing_org(self, k: int) -> None:
-        org_id = self.org_ids[k % len(self.org_ids)]
+        writable = [org_id for org_id in self.org_ids  # the only orgs a run ever writes
+                    if (owner := self.owner[org_id]) is not None and len(self.claims[owner]) == 1] or self.org_ids
+        org_id = writable[k % len(writable)]
         self.zd.fail_ids ^= {org_id}
 
     @rule(tag=st.sampled_from(OUR_TAGS))
@@ -167,14 +180,14 @@ class EngineMachine(RuleBasedStateMachine):
     @rule()
     def incremental_sync(self) -> None:
         record = self.run("incremental", dry_run=False)
-        if not record.failed_writes():
+        if record.error is None and not record.failed_writes():
             again = self.run("incremental", dry_run=False)
             self.assert_idle(again, "incremental run repeated right after a clean incremental run")
 
     @rule()
     def full_sync(self) -> None:
         record = self.run("full", dry_run=False)
-        if record.failed_writes():
+        if record.error is not None or record.failed_writes():  # refused by the change rail, or partial
             return
         self.assert_converged()
         again = self.run("full", dry_run=False)
@@ -202,11 +215,9 @@ class EngineMachine(RuleBasedStateMachine):
         self.runs.append(f"{mode}{' dry' if dry_run else ''}")
 
         sf.begin_run()
-        record = run_sync(CONFIG, self.services, SyncRequest(mode=mode, dry_run=dry_run))  # type: ignore[arg-type]
-        assert record.error is None, record.error
-        assert record.refusal is None, record.refusal
+        record = run_sync(self.config, self.services, SyncRequest(mode=mode, dry_run=dry_run))  # type: ignore[arg-type]
         plan = record.plan
-        assert plan is not None
+        assert plan is not None, record.error
 
         # I1: every account read ends in exactly one outcome, and the totals add up.
         read = set(sf.returned)
@@ -227,6 +238,17 @@ class EngineMachine(RuleBasedStateMachine):
         for item in plan.accounts:
             self.check_outcome(item, before)
 
+        # The change rail: refuse when replacements exceed max_change_fraction of the population.
+        replacements = sum(1 for item in plan.changes if item.current_tag is not None)
+        population = max(state_before.population, sum(1 for a in read if len(self.claims[a]) == 1))
+        assert plan.population == population, (plan.population, population)
+        refused = population > 0 and replacements / population > self.config.max_change_fraction
+        assert (record.refusal is not None) == refused, (record.refusal, replacements, population)
+        if refused and not dry_run:
+            assert record.error is not None and record.exit_code == ExitCode.PLAN_REFUSED
+        else:
+            assert record.error is None, record.error
+
         # I4 on the field: legacy_gold (and every option) survives; no duplicate values.
         values_before = [o.value for o in field_before.options]
         values_after = zd.option_values()
@@ -241,8 +263,8 @@ class EngineMachine(RuleBasedStateMachine):
         assert zd.field_state is not None and legacy_before in zd.field_state.options, "legacy_gold was altered"
 
         new_writes = zd.writes[writes_before:]
-        if dry_run:
-            assert new_writes == [], f"a dry run wrote {new_writes}"
+        if dry_run or refused:
+            assert new_writes == [], f"a dry run or refused plan wrote {new_writes}"
             assert zd.field_plans[field_plans_before:] == [] and zd.field_state == field_before
             assert zd.snapshot() == before, "a dry run changed an organization"
             assert store.saves == saves_before and store.state == state_before, "a dry run saved state"
@@ -256,6 +278,7 @@ class EngineMachine(RuleBasedStateMachine):
             assert set(store.state.failed_ids) == self.pending, (store.state.failed_ids, self.pending)
             self.dirty -= read
             assert store.state.watermark is not None
+            assert store.state.population == population
 
         # I4 on organizations: only an account's own tag ever lands on its single organization.
         after = zd.snapshot()

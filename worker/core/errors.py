@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     PLAN_REFUSED = 6
     REMOTE_STATE = 7
     PARTIAL = 8
+    LOCKED = 9
 
 
 class TiersyncError(Exception):
@@ -109,3 +110,10 @@ class PartialFailureError(TiersyncError):
     """The run finished but the service rejected some writes; they are retried next run."""
 
     exit_code = ExitCode.PARTIAL
+
+
+class LockedError(TiersyncError):
+    """Another run for the same Zendesk account holds the run lock; nothing was done."""
+
+    exit_code = ExitCode.LOCKED
+    retryable = True
