@@ -196,3 +196,27 @@ def test_api_token_is_sent_as_email_slash_token_basic_auth() -> None:
 
     sent = me.calls[0].request.headers["Authorization"]
     assert base64.b64decode(sent.removeprefix("Basic ")).decode() == "bot@acme.test/token:zd-token-canary"
+
+
+@responses.activate
+def test_jobs_missing_from_show_many_are_asked_for_singly_and_expired_ones_fail() -> None:
+    responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-a"))
+    responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-b"))
+    responses.get(f"{BASE}/job_statuses/show_many.json", json={"job_statuses": []})  # neither listed
+    single_a = responses.get(f"{BASE}/job_statuses/V3-a.json", json=job(
+        "V3-a", "completed", [{"id": i, "success": True} for i in range(1, 101)], total=100))
+    responses.get(f"{BASE}/job_statuses/V3-b.json", status=404,
+                  json={"error": "RecordNotFound", "description": "Not found"})
+    results = client().update_tiers([(i, "tier_starter") for i in range(1, 102)])
+    assert single_a.call_count == 1
+    assert all(r.ok for r in results[:100])
+    assert not results[100].ok and "no longer has this job's status" in results[100].error
+
+
+@responses.activate
+def test_falls_back_to_single_job_polling_when_show_many_is_not_served() -> None:
+    responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-c"))
+    show_many = responses.get(f"{BASE}/job_statuses/show_many.json", status=404, json={"error": "InvalidEndpoint"})
+    responses.get(f"{BASE}/job_statuses/V3-c.json", json=job("V3-c", "completed", [{"id": 7, "success": True}]))
+    assert client().update_tiers([(7, "tier_starter")])[0].ok
+    assert show_many.call_count == 1

@@ -38,6 +38,7 @@ class TiersyncError(Exception):
 
     exit_code = ExitCode.INTERNAL
     retryable = False
+    http_status: int | None = None  # set when the error is a service's HTTP answer
 
     def __init__(self, message: str, hint: str = "") -> None:
         message, hint = redact(message), redact(hint)

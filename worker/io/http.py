@@ -167,6 +167,13 @@ def _is_sign_in(path: str, status: int, response: requests.Response) -> bool:
 
 
 def classify(service: str, method: str, response: requests.Response) -> TiersyncError:
+    """Turn an HTTP error response into the tiersync error that says what to do (see _classify)."""
+    error = _classify(service, method, response)
+    error.http_status = response.status_code
+    return error
+
+
+def _classify(service: str, method: str, response: requests.Response) -> TiersyncError:
     """Turn an HTTP error response into the tiersync error that says what to do.
 
     The table: 401 -> AuthError; 403 REQUEST_LIMIT_EXCEEDED -> QuotaExhaustedError; other 403 ->

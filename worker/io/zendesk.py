@@ -15,6 +15,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from zenpy import Zenpy
@@ -83,6 +84,7 @@ class ZendeskClient:
         self._key = field_key
         self._job_timeout = job_timeout
         self._sleep, self._clock = sleep, clock
+        self._single_job_polling = False
 
     def me(self) -> dict[str, Any]:
         """The authenticated user (``role`` tells whether it is an admin)."""
@@ -195,13 +197,37 @@ class ZendeskClient:
         return [verdicts[org_id] for org_id, _ in changes]
 
     def _poll_round(self, in_flight: dict[str, tuple[list[int], float]]) -> dict[str, Any]:
-        """One show_many call for every job in flight; returns the jobs that reached a final state."""
+        """One show_many call for every job in flight; returns the jobs that reached a final state.
+
+        A job missing from the answer is asked for on its own (``GET /job_statuses/{id}``); when
+        Zendesk no longer knows it (404: job statuses expire), it counts as failed, and its rows are
+        retried next run. Where show_many itself is not served (404), single-job polling is used.
+        """
         if not in_flight:
             return {}
-        answer = self._z.job_status(ids=list(in_flight))
-        jobs = answer.get("job_statuses", []) if isinstance(answer, dict) else list(answer)
-        return {str(job.id): job for job in jobs
-                if str(job.id) in in_flight and getattr(job, "status", None) in TERMINAL_JOB_STATES}
+        jobs: dict[str, Any] = {}
+        if not self._single_job_polling:
+            try:
+                answer = self._z.job_status(ids=list(in_flight))
+                listed = answer.get("job_statuses", []) if isinstance(answer, dict) else list(answer)
+                jobs = {str(job.id): job for job in listed}
+            except RemoteStateError as exc:
+                if exc.http_status != 404:
+                    raise
+                self._single_job_polling = True
+        for job_id in (job_id for job_id in in_flight if job_id not in jobs):
+            jobs[job_id] = self._one_job(job_id)
+        return {job_id: job for job_id, job in jobs.items()
+                if job_id in in_flight and getattr(job, "status", None) in TERMINAL_JOB_STATES}
+
+    def _one_job(self, job_id: str) -> Any:
+        try:
+            return self._z.job_status(id=job_id)
+        except RemoteStateError as exc:
+            if exc.http_status != 404:
+                raise
+            return SimpleNamespace(id=job_id, status="failed", results=None,
+                                   message="Zendesk no longer has this job's status (job statuses expire)")
 
 
 def _job_results(job: Any, org_ids: list[int]) -> list[WriteResult]:
