@@ -4,7 +4,8 @@ Requests used, all listed in Zendesk's OpenAPI spec:
 ``GET /api/v2/users/me``, ``GET/POST /api/v2/organization_fields``,
 ``PUT /api/v2/organization_fields/{id}``, ``GET /api/v2/organizations`` (cursor pagination),
 ``GET /api/v2/organizations/show_many?external_ids=`` (at most 100), ``PUT
-/api/v2/organizations/update_many`` (at most 100) and ``GET /api/v2/job_statuses/{id}``.
+/api/v2/organizations/update_many`` (at most 100), ``GET /api/v2/job_statuses/show_many`` and
+``GET /api/v2/job_statuses/{id}``.
 Every one goes through a :class:`~worker.io.http.ServiceSession`, which raises on 429 so that
 zenpy never enters its sleep-forever loop.
 """
