@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -34,26 +35,20 @@ UPDATE_MANY = "/api/v2/organizations/update_many"
 
 
 def run_cli(args: list[str], env: dict[str, str]) -> tuple[dict, float, float, int]:
-    """Run tiersync; return (json summary, seconds, peak RSS MiB, exit code)."""
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "worker.cli", *args], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    stdout, stderr = process.communicate()
-    seconds = time.perf_counter() - started
-    peak_mib = _child_peak_mib()
-    if process.returncode not in (0, 8):
-        print(stderr, file=sys.stderr)
-        raise SystemExit(f"tiersync {' '.join(args)} exited {process.returncode}")
-    return json.loads(stdout), seconds, peak_mib, process.returncode
-
-
-
-
-def _child_peak_mib() -> float:
-    """Peak RSS of the largest child so far (Linux reports KiB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    """Run tiersync; return (json summary, seconds, peak RSS MiB of that process, exit code)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "worker.cli", *args], env=env, cwd=ROOT,
+                                   stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own rusage (Linux: ru_maxrss in KiB)
+        process.returncode = code = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if code not in (0, 8):
+            print(err.read(), file=sys.stderr)
+            raise SystemExit(f"tiersync {' '.join(args)} exited {code}")
+        return json.loads(out.read()), seconds, usage.ru_maxrss / 1024, code
 
 
 def main() -> None:
@@ -62,8 +57,11 @@ def main() -> None:
     parser.add_argument("--second-precision", action="store_true",
                         help="SystemModstamp with whole seconds, as real Salesforce stores them")
     options = parser.parse_args()
+    # ru_maxrss survives exec, so a child forked from this process (which holds the seeded sandbox)
+    # would report this process's size. Children are launched from a small spawned process instead.
+    launcher = multiprocessing.get_context("spawn").Pool(1)
 
-    with Sandbox() as sandbox, tempfile.TemporaryDirectory() as state_dir:
+    with launcher, Sandbox() as sandbox, tempfile.TemporaryDirectory() as state_dir:
         sandbox.salesforce.second_precision_modstamps = options.second_precision
         started = time.perf_counter()
         seeded = seed_demo(sandbox, accounts=options.accounts, seed=42)
@@ -76,7 +74,7 @@ def main() -> None:
 
         def step(label: str, args: list[str]) -> dict:
             zd.reset_requests()
-            summary, seconds, peak, code = run_cli(args, env)
+            summary, seconds, peak, code = launcher.apply(run_cli, (args, env))
             writes = sum(zd.count(method=m) for m in WRITES)
             rows.append((label, seconds, summary["api_calls"].get("salesforce", {}).get("calls", 0),
                          summary["api_calls"].get("zendesk", {}).get("calls", 0), writes,
@@ -109,7 +107,7 @@ def main() -> None:
         print(f"{label:<24}{seconds:>9.1f}{sf:>10,}{zdc:>10,}{writes:>11,}{many:>13,}{updated:>14,}{peak:>14.0f}")
     print(f"\nfull run: {changed:,} organizations set with {rows[1][5]} update_many calls "
           f"(ceil({changed}/100) = {math.ceil(changed / 100)}); a PUT per organization would take {changed:,}.")
-    print("peak RSS is the largest tiersync process so far (ru_maxrss of children).")
+    print("peak RSS: maximum resident set size of that tiersync process (os.wait4 rusage).")
 
 
 if __name__ == "__main__":

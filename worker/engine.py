@@ -156,7 +156,7 @@ def _next_state(config: TierConfigFile, request: SyncRequest, state: RunState, p
     same_config = state.config_fingerprint == config.fingerprint
     stamps = [s for s in (services.salesforce.max_modstamp, state.watermark if same_config else None) if s]
     watermark = max(stamps, key=_stamp_key) if stamps else None
-    population = plan.population if plan.full else max(state.population, plan.population)
+    population = plan.population if plan.full else state.population
     return RunState(watermark, config.fingerprint, population, failed_ids)
 
 

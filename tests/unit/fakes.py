@@ -225,7 +225,7 @@ class FakeZendesk:
         """Organizations whose external_id equals, ignoring case, an id's 18- or 15-character form."""
         forms = {form.casefold() for account_id in account_ids for form in (account_id, account_id[:15])}
         return [self._organization(org_id) for org_id in sorted(self.orgs)
-                if self.orgs[org_id].external_id and self.orgs[org_id].external_id.casefold() in forms]
+                if (self.orgs[org_id].external_id or "").casefold() in forms]
 
     def update_tiers(self, changes: Sequence[tuple[int, str]],
                      progress: Callable[[int], None] | None = None) -> list[WriteResult]:

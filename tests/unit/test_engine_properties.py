@@ -15,6 +15,8 @@ deleted options), failing organizations and full / incremental / dry runs of
   run writes nothing.
 * Never an empty value, never a value outside our tags or the field's options, and a write to a
   failing organization changes nothing.
+* The change rail refuses exactly when replacements exceed ``max_change_fraction`` of the
+  population, and a refused plan writes nothing and leaves the run state alone.
 
 Expected outcomes come from an independent model of the tier file (``TIERS`` in helpers) and of
 Salesforce ids (15 characters case-sensitive, 18 characters case-insensitive), not from the core.
@@ -36,7 +38,7 @@ from worker.core.ids import to_18
 from worker.core.model import FieldOption, OrganizationFieldState
 from worker.core.plan import Outcome, RejectReason
 from worker.core.report import RunRecord
-from worker.engine import Services, SyncRequest, run_sync
+from worker.engine import Mode, Services, SyncRequest, run_sync
 from worker.io.http import CallCounter
 
 # Most worlds disable the change rail (max_change_fraction=1.0 never refuses) so that interleavings
@@ -145,7 +147,6 @@ class EngineMachine(RuleBasedStateMachine):
                        for account_id in self.account_ids}
         self.dirty: set[str] = set()  # changed in Salesforce since the last applied run read them
         self.pending: set[str] = set()  # accounts whose last write failed
-        self.runs: list[str] = []
 
     # -- the world changes ----------------------------------------------------------------------
     @rule(n=st.integers(0, 7), value=VALUES, advance=st.sampled_from([0, 1, 1, 2]))
@@ -196,7 +197,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.assert_idle(incremental, "incremental run right after a clean full run")
 
     @rule(mode=st.sampled_from(["full", "incremental"]))
-    def dry_run(self, mode: str) -> None:
+    def dry_run(self, mode: Mode) -> None:
         self.run(mode, dry_run=True)
 
     @precondition(lambda self: self.zd.fail_ids)
@@ -205,19 +206,19 @@ class EngineMachine(RuleBasedStateMachine):
         self.zd.fail_ids.clear()
 
     # -- the checks -------------------------------------------------------------------------------
-    def run(self, mode: str, *, dry_run: bool) -> RunRecord:
+    def run(self, mode: Mode, *, dry_run: bool) -> RunRecord:
         zd, sf, store = self.zd, self.sf, self.store
         before = zd.snapshot()
         field_before = zd.field_state
         assert field_before is not None
         state_before, saves_before = store.state, store.saves
         writes_before, field_plans_before = len(zd.writes), len(zd.field_plans)
-        self.runs.append(f"{mode}{' dry' if dry_run else ''}")
 
         sf.begin_run()
-        record = run_sync(self.config, self.services, SyncRequest(mode=mode, dry_run=dry_run))  # type: ignore[arg-type]
+        record = run_sync(self.config, self.services, SyncRequest(mode=mode, dry_run=dry_run))
         plan = record.plan
         assert plan is not None, record.error
+        assert not store.locked, "the run lock was not released"
 
         # I1: every account read ends in exactly one outcome, and the totals add up.
         read = set(sf.returned)
@@ -238,10 +239,12 @@ class EngineMachine(RuleBasedStateMachine):
         for item in plan.accounts:
             self.check_outcome(item, before)
 
-        # The change rail: refuse when replacements exceed max_change_fraction of the population.
+        # The change rail: refuse when replacements exceed max_change_fraction of the population
+        # (the plan's denominator: exactly this run's matches on a full read, at least them otherwise).
         replacements = sum(1 for item in plan.changes if item.current_tag is not None)
-        population = max(state_before.population, sum(1 for a in read if len(self.claims[a]) == 1))
-        assert plan.population == population, (plan.population, population)
+        matched = sum(1 for account_id in read if len(self.claims[account_id]) == 1)
+        population = plan.population
+        assert population == matched if plan.full else population >= matched, (plan.full, population, matched)
         refused = population > 0 and replacements / population > self.config.max_change_fraction
         assert (record.refusal is not None) == refused, (record.refusal, replacements, population)
         if refused and not dry_run:
@@ -278,7 +281,7 @@ class EngineMachine(RuleBasedStateMachine):
             assert set(store.state.failed_ids) == self.pending, (store.state.failed_ids, self.pending)
             self.dirty -= read
             assert store.state.watermark is not None
-            assert store.state.population == population
+            assert store.state.population == matched if plan.full else store.state.population >= matched
 
         # I4 on organizations: only an account's own tag ever lands on its single organization.
         after = zd.snapshot()

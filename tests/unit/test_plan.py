@@ -96,6 +96,15 @@ def test_change_rail_uses_known_population() -> None:
     check_change_fraction(flip, 0.25, force=False)
 
 
+def test_a_full_run_measures_the_population_afresh() -> None:
+    """A shrunken population (external ids cleared) must not keep an old, larger denominator."""
+    flip = plan_for([account(1, "Starter"), account(2, "Starter")],
+                    [org(1, "tier_enterprise"), org(2, "tier_enterprise")], full=True, population=8)
+    assert flip.population == 2
+    with pytest.raises(PlanRefusedError, match="2 of 2"):
+        check_change_fraction(flip, 0.25, force=False)
+
+
 def test_fingerprint_is_stable_and_tracks_writes() -> None:
     a = plan_for([account(1), account(2, "Starter")], [org(1), org(2)])
     b = plan_for([account(2, "Starter"), account(1)], [org(2), org(1)])

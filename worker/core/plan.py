@@ -185,7 +185,8 @@ def build_plan(config: TierConfigFile, accounts: Iterable[Account], organization
         organizations: every organization (full run) or those that may match (incremental).
         field: the field plan; when the field is to be created, no organization has a value yet.
         full: whether ``organizations`` is every organization (enables orphan reporting).
-        population: known number of managed organizations, the change rail's denominator.
+        population: organizations matched by the last full run; a partial run's change-rail
+            denominator is the larger of it and this run's matches, a full run's is its own matches.
 
     """
     policy = TierPolicy(config)
@@ -206,7 +207,7 @@ def build_plan(config: TierConfigFile, accounts: Iterable[Account], organization
         orphans=_orphans(index, set(unique)) if full else (),
         duplicates=duplicates,
         organizations_without_external_id=index.without_external_id if full else 0,
-        population=max(population, matched),
+        population=matched if full else max(population, matched),
     )
 
 
