@@ -92,6 +92,8 @@ class Settings(BaseSettings):
                                   hint="point it at the PEM private key of the connected app's certificate")
             return SalesforceAuth.JWT
         if self.salesforce_username and self.salesforce_password and self.salesforce_security_token:
+            if self.salesforce_instance_url:  # sign in at the org's own URL (My Domain, or a test server)
+                _require_https("SALESFORCE_INSTANCE_URL", self.salesforce_instance_url)
             return SalesforceAuth.PASSWORD
         raise ConfigError(
             "Salesforce credentials are missing or incomplete",

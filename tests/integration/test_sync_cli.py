@@ -220,3 +220,28 @@ def test_debug_logging_of_a_whole_sync_leaks_no_secret(world: World) -> None:
     assert "DEBUG" in output  # debug logging really was on
     for secret in (world.sandbox.zendesk.api_token, world.sandbox.salesforce.access_token):
         assert secret not in output
+
+
+def _password_mode(world: World, password: str) -> None:
+    sf = world.sandbox.salesforce
+    world.monkeypatch.delenv("SALESFORCE_ACCESS_TOKEN")
+    world.monkeypatch.setenv("SALESFORCE_USERNAME", sf.username)
+    world.monkeypatch.setenv("SALESFORCE_PASSWORD", password)
+    world.monkeypatch.setenv("SALESFORCE_SECURITY_TOKEN", sf.security_token)
+
+
+def test_password_sign_in_at_the_instance_url(world: World) -> None:
+    _password_mode(world, world.sandbox.salesforce.password)
+    run = world.cli("sync", "--full", "--json")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["writes"]["updated"] > 0
+    assert world.sandbox.salesforce.requests[0] == ("POST", "/services/Soap/u/59.0")
+    assert world.sandbox.salesforce.access_token not in run.stdout + run.stderr  # the session id is a secret
+
+
+def test_wrong_password_is_exit_3_with_one_line(world: World) -> None:
+    _password_mode(world, "not-the-password")
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 3
+    assert "sign-in failed" in run.stderr and "not-the-password" not in run.stderr
+    assert world.zendesk_writes() == 0

@@ -17,12 +17,13 @@ from typing import Any
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 from simple_salesforce.format import format_soql
+from simple_salesforce.login import SalesforceLogin
 
 from worker.core.config import TierConfigFile
 from worker.core.errors import AuthError, QuotaExhaustedError, RemoteStateError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.core.model import Account
-from worker.core.redaction import redact
+from worker.core.redaction import redact, register_secret
 from worker.io.http import ServiceSession
 from worker.settings import SalesforceAuth, Settings
 
@@ -46,35 +47,49 @@ class ApiUsage:
 def connect(settings: Settings, session: ServiceSession) -> Salesforce:
     """Sign in to Salesforce with whichever credentials the settings hold.
 
+    The session id a sign-in returns is registered as a secret, like the configured ones.
+
     Raises:
         AuthError: the sign-in was refused.
-
     """
-    mode = settings.salesforce_auth()
-    version = settings.salesforce_api_version
     try:
-        if mode is SalesforceAuth.ACCESS_TOKEN:
-            assert settings.salesforce_instance_url and settings.salesforce_access_token
-            return Salesforce(instance_url=settings.salesforce_instance_url.strip().rstrip("/"),
-                              session_id=settings.salesforce_access_token.get_secret_value(),
-                              session=session, version=version)
-        if mode is SalesforceAuth.JWT:
-            domain = settings.salesforce_domain
-            extra: dict[str, Any] = {"domain": domain}
-            if domain not in ("login", "test"):  # My Domain: aud is login/test, the token host is the prefix
-                extra = {"domain": "test" if ".sandbox." in domain else "login", "instance_url": domain}
-            return Salesforce(username=settings.salesforce_username, consumer_key=settings.salesforce_consumer_key,
-                              privatekey_file=str(settings.salesforce_private_key_file), session=session,
-                              version=version, **extra)
-        assert settings.salesforce_password and settings.salesforce_security_token
-        return Salesforce(username=settings.salesforce_username,
-                          password=settings.salesforce_password.get_secret_value(),
-                          security_token=settings.salesforce_security_token.get_secret_value(),
-                          domain=settings.salesforce_domain, session=session, version=version)
+        client = _sign_in(settings, session)
     except SalesforceAuthenticationFailed as exc:
         raise AuthError(f"salesforce sign-in failed: {redact(str(exc.message))[:200]}",
                         hint="check SALESFORCE_USERNAME / SALESFORCE_PASSWORD / SALESFORCE_SECURITY_TOKEN "
                              "or the connected app for JWT") from None
+    register_secret(client.session_id)
+    return client
+
+
+def _sign_in(settings: Settings, session: ServiceSession) -> Salesforce:
+    mode = settings.salesforce_auth()
+    version = settings.salesforce_api_version
+    if mode is SalesforceAuth.ACCESS_TOKEN:
+        assert settings.salesforce_instance_url and settings.salesforce_access_token
+        return Salesforce(instance_url=settings.salesforce_instance_url.strip().rstrip("/"),
+                          session_id=settings.salesforce_access_token.get_secret_value(),
+                          session=session, version=version)
+    if mode is SalesforceAuth.JWT:
+        domain = settings.salesforce_domain
+        extra: dict[str, Any] = {"domain": domain}
+        if domain not in ("login", "test"):  # My Domain: aud is login/test, the token host is the prefix
+            extra = {"domain": "test" if ".sandbox." in domain else "login", "instance_url": domain}
+        return Salesforce(username=settings.salesforce_username, consumer_key=settings.salesforce_consumer_key,
+                          privatekey_file=str(settings.salesforce_private_key_file), session=session,
+                          version=version, **extra)
+    assert settings.salesforce_password and settings.salesforce_security_token
+    credentials: dict[str, Any] = {"username": settings.salesforce_username,
+                   "password": settings.salesforce_password.get_secret_value(),
+                   "security_token": settings.salesforce_security_token.get_secret_value()}
+    if settings.salesforce_instance_url:
+        # SOAP login at the org's own URL (a My Domain, or https://127.0.0.1:PORT): simple-salesforce's
+        # SalesforceLogin takes it as scratch_url, which the Salesforce constructor does not pass on.
+        session_id, instance = SalesforceLogin(session=session, sf_version=version,
+                                               scratch_url=settings.salesforce_instance_url.strip().rstrip("/"),
+                                               **credentials)
+        return Salesforce(session_id=session_id, instance=instance, session=session, version=version)
+    return Salesforce(domain=settings.salesforce_domain, session=session, version=version, **credentials)
 
 
 def soql_datetime(modstamp: str) -> str:

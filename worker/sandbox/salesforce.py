@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import escape, unescape
 
 from worker.core.ids import to_18
 from worker.sandbox import soql
@@ -92,6 +93,10 @@ class FakeSalesforce:
         self.errors: list[str] = []
         self.describe_fields: list[dict[str, Any]] = copy.deepcopy(ACCOUNT_FIELDS)
         self.second_precision_modstamps = False
+        self.base_url = "https://127.0.0.1"  # set by Sandbox.start(); SOAP login answers with it
+        self.username = "integration@sandbox.example.com"
+        self.password = secrets.token_urlsafe(12)
+        self.security_token = secrets.token_urlsafe(18)
         self._faults: list[FaultRule] = []
         self._cursors: OrderedDict[str, tuple[list[dict[str, Any]], int]] = OrderedDict()
         self._rng = random.Random()
@@ -185,6 +190,9 @@ class FakeSalesforce:
 
     def _route(self, request: Request) -> Response:
         path = request.path.rstrip("/")
+        soap = _SOAP_LOGIN.fullmatch(path)
+        if soap and request.method == "POST":
+            return self._soap_login(request, soap.group(1))
         if path == "/services/data" and request.method == "GET":
             return Response(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
         match = _VERSIONED.match(path)
@@ -220,6 +228,22 @@ class FakeSalesforce:
                 return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
             return Response(200, self._project(record, list(ACCOUNT_SCHEMA.fields), version))
         return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _soap_login(self, request: Request, version: str) -> Response:
+        """Partner SOAP ``login``: username + password with the security token appended.
+
+        Answers like Salesforce: a ``loginResponse`` with ``serverUrl`` and ``sessionId``, or HTTP
+        500 with an ``INVALID_LOGIN`` fault (simple-salesforce reads ``sf:exceptionCode``).
+        """
+        body = request.body.decode("utf-8", "replace")
+        username = _xml_text(body, "username")
+        password = _xml_text(body, "password")
+        expected = self.password + self.security_token
+        if username != self.username or not secrets.compare_digest(password, expected):
+            return Response(500, _LOGIN_FAULT, {"Content-Type": "text/xml; charset=utf-8"})
+        server_url = f"{self.base_url}/services/Soap/u/{version}/00D000000000001"
+        xml = _LOGIN_OK.format(server_url=escape(server_url), session_id=escape(self.access_token))
+        return Response(200, xml, {"Content-Type": "text/xml; charset=utf-8"})
 
     def _describe(self, version: str) -> dict[str, Any]:
         base = f"/services/data/v{version}/sobjects/Account"
@@ -278,3 +302,27 @@ class FakeSalesforce:
             return sf_error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         records, batch = cursor
         return self._page(records, offset, batch, version, locator)
+
+
+_SOAP_LOGIN = re.compile(r"/services/Soap/u/(\d+\.\d+)")
+_LOGIN_OK = (
+    '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
+    ' xmlns="urn:partner.soap.sforce.com"><soapenv:Body><loginResponse><result>'
+    "<metadataServerUrl>{server_url}</metadataServerUrl><passwordExpired>false</passwordExpired>"
+    "<sandbox>true</sandbox><serverUrl>{server_url}</serverUrl><sessionId>{session_id}</sessionId>"
+    "</result></loginResponse></soapenv:Body></soapenv:Envelope>"
+)
+_LOGIN_FAULT = (
+    '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
+    ' xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault><faultcode>sf:INVALID_LOGIN</faultcode>'
+    "<faultstring>INVALID_LOGIN: Invalid username, password, security token; or user locked out.</faultstring>"
+    "<detail><sf:LoginFault><sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode><sf:exceptionMessage>Invalid username,"
+    " password, security token; or user locked out.</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault>"
+    "</soapenv:Body></soapenv:Envelope>"
+)
+
+
+def _xml_text(body: str, tag: str) -> str:
+    """The unescaped text of the first ``<...:tag>`` / ``<tag>`` element, or ''."""
+    match = re.search(rf"<(?:\w+:)?{tag}>(.*?)</(?:\w+:)?{tag}>", body, re.DOTALL)
+    return unescape(match.group(1)) if match else ""

@@ -48,6 +48,7 @@ class Sandbox:
             self.stop()
             raise
         self.zendesk.base_url = self.zendesk_url
+        self.salesforce.base_url = self.salesforce_url
         return self
 
     def stop(self) -> None:
