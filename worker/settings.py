@@ -115,9 +115,6 @@ class Settings(BaseSettings):
         if parts.path not in ("", "/") or parts.query:
             raise ConfigError(f"ZENDESK_URL={self.zendesk_url!r} must not have a path",
                               hint="use the bare account URL, e.g. https://acme.zendesk.com")
-        if "." not in (parts.hostname or ""):
-            raise ConfigError(f"ZENDESK_URL={self.zendesk_url!r}: the host must contain a dot",
-                              hint="use https://127.0.0.1:PORT rather than localhost")
         if not self.zendesk_oauth_token and not (self.zendesk_email and self.zendesk_api_token):
             raise ConfigError("Zendesk credentials are missing",
                               hint="set ZENDESK_EMAIL + ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN")

@@ -1,6 +1,7 @@
 """Exact request/response contracts of the Zendesk adapter, through real zenpy, against `responses`."""
 
 import json
+import os
 
 import pytest
 import responses
@@ -220,3 +221,27 @@ def test_falls_back_to_single_job_polling_when_show_many_is_not_served() -> None
     responses.get(f"{BASE}/job_statuses/V3-c.json", json=job("V3-c", "completed", [{"id": 7, "success": True}]))
     assert client().update_tiers([(7, "tier_starter")])[0].ok
     assert show_many.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("netloc", "parts", "forced"),
+    [
+        ("acme.zendesk.com", ("acme", "zendesk.com"), None),
+        ("127.0.0.1:8443", ("127", "0.0.1:8443"), None),
+        ("localhost:8443", ("tiersync", "invalid"), "localhost:8443"),
+        ("[::1]:8443", ("tiersync", "invalid"), "[::1]:8443"),
+    ],
+)
+def test_zenpy_host_for_every_kind_of_netloc(monkeypatch, netloc, parts, forced) -> None:
+    from worker.io.zendesk import _zenpy_host
+
+    assert _zenpy_host(netloc) == parts
+    assert os.environ.get("ZENPY_FORCE_NETLOC") == forced
+
+
+def test_a_users_own_zenpy_override_is_left_alone(monkeypatch) -> None:
+    from worker.io.zendesk import _zenpy_host
+
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", "proxy.internal:9000")
+    _zenpy_host("acme.zendesk.com")
+    assert os.environ["ZENPY_FORCE_NETLOC"] == "proxy.internal:9000"

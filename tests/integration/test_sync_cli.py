@@ -245,3 +245,11 @@ def test_wrong_password_is_exit_3_with_one_line(world: World) -> None:
     assert run.exit_code == 3
     assert "sign-in failed" in run.stderr and "not-the-password" not in run.stderr
     assert world.zendesk_writes() == 0
+
+
+def test_zendesk_url_without_a_dot(world: World) -> None:
+    port = world.sandbox.zendesk_url.rsplit(":", 1)[1]
+    world.monkeypatch.setenv("ZENDESK_URL", f"https://localhost:{port}")
+    run = world.cli("sync", "--full", "--json")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["writes"]["updated"] > 0

@@ -13,6 +13,7 @@ zenpy never enters its sleep-forever loop.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -46,9 +47,11 @@ def connect(settings: Settings, session: ServiceSession) -> Zenpy:
     """A zenpy client on ``session`` for ZENDESK_URL.
 
     zenpy builds its host as ``f"{subdomain}.{domain}"``, so the configured host is split at its
-    first dot; this reaches ``https://acme.zendesk.com`` and ``https://127.0.0.1:8443`` alike.
+    first dot; this reaches ``https://acme.zendesk.com`` and ``https://127.0.0.1:8443`` alike. A host
+    without a dot (``localhost:8443``, ``[::1]:8443``) goes through zenpy's own override, the
+    ``ZENPY_FORCE_NETLOC`` variable it reads on every request (zenpy PR #406).
     """
-    subdomain, domain = settings.zendesk_netloc().split(".", 1)
+    subdomain, domain = _zenpy_host(settings.zendesk_netloc())
     credentials: dict[str, Any]
     if settings.zendesk_oauth_token is not None:
         credentials = {"oauth_token": settings.zendesk_oauth_token.get_secret_value()}
@@ -57,6 +60,22 @@ def connect(settings: Settings, session: ServiceSession) -> Zenpy:
         credentials = {"email": settings.zendesk_email, "token": settings.zendesk_api_token.get_secret_value()}
     return Zenpy(subdomain=subdomain, domain=domain, session=session, timeout=settings.tiersync_http_timeout,
                  disable_cache=True, **credentials)
+
+
+_forced_netloc: str | None = None  # the ZENPY_FORCE_NETLOC value tiersync set, if any
+
+
+def _zenpy_host(netloc: str) -> tuple[str, str]:
+    global _forced_netloc
+    host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+    if "." in host and not host.startswith("["):
+        if _forced_netloc is not None and os.environ.get("ZENPY_FORCE_NETLOC") == _forced_netloc:
+            del os.environ["ZENPY_FORCE_NETLOC"]  # undo our own override, never a user's
+        _forced_netloc = None
+        subdomain, domain = netloc.split(".", 1)
+        return subdomain, domain
+    os.environ["ZENPY_FORCE_NETLOC"] = _forced_netloc = netloc
+    return "tiersync", "invalid"  # never used: zenpy takes the netloc from the override
 
 
 def _field_state(field: Any) -> OrganizationFieldState:
