@@ -71,7 +71,7 @@ class OrganizationTarget(Protocol):
     def find_field(self) -> OrganizationFieldState | None:
         """The managed dropdown field, if it exists."""
 
-    def apply_field(self, plan: FieldPlan) -> OrganizationFieldState | None:
+    def apply_field(self, plan: FieldPlan) -> None:
         """Create the field or add/rename options, keeping every existing option."""
 
     def require_admin(self) -> None:

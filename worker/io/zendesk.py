@@ -125,12 +125,13 @@ class ZendeskClient:
                 return _field_state(field)
         return None
 
-    def apply_field(self, plan: FieldPlan) -> OrganizationFieldState | None:
+    def apply_field(self, plan: FieldPlan) -> None:
         """Create the field or add/rename our options, by read-modify-write keeping every option."""
         if plan.action == "create":
-            return self._create_field(plan)
+            self._create_field(plan)
+            return
         if plan.action != "update":
-            return self.find_field()
+            return
         current = self.find_field()  # re-read right before writing: options may have changed since planning
         if current is None:
             raise RemoteStateError(f"Zendesk organization field {self._key!r} disappeared during the run")
@@ -140,19 +141,15 @@ class ZendeskClient:
         if not kept <= {o["value"] for o in options}:  # the invariant that protects organizations' values
             raise RemoteStateError("refusing to update the organization field: an existing option would be dropped")
         self._z.organization_fields.update(OrganizationField(id=current.id, custom_field_options=options))
-        return self.find_field()
 
-    def _create_field(self, plan: FieldPlan) -> OrganizationFieldState | None:
+    def _create_field(self, plan: FieldPlan) -> None:
         field = OrganizationField(key=plan.key, title=plan.title, type="dropdown",
                                   custom_field_options=[{"name": name, "value": tag} for name, tag in plan.add])
         try:
             self._z.organization_fields.create(field)
         except RemoteStateError:
-            existing = self.find_field()  # created meanwhile by another run: take it and carry on
-            if existing is None:
+            if self.find_field() is None:  # else: created meanwhile by another run; take it and carry on
                 raise
-            return existing
-        return self.find_field()
 
     def _organization(self, raw: Any) -> Organization:
         fields = raw.organization_fields or {}
