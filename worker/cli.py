@@ -82,6 +82,8 @@ def _finish(record: RunRecord, as_json: bool, limit: int) -> None:
         render_outcome(record, out)
     if record.error:
         err.print(f"[red]error:[/red] {redact(record.error)}", highlight=False, soft_wrap=True)
+        if record.hint:
+            err.print(f"[dim]fix:[/dim] {redact(record.hint)}", highlight=False, soft_wrap=True)
     raise typer.Exit(int(record.exit_code))
 
 

@@ -215,9 +215,8 @@ def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
     try:
         with nullcontext() if request.dry_run else services.state.lock():
             _plan_and_apply(config, services, request, record, progress)
-    except TiersyncError as exc:
-        record.error, record.exit_code = str(exc), exc.exit_code
-        log.error("run ended early: %s", exc)
+    except TiersyncError as exc:  # reported by the caller (CLI line, task log), not logged twice here
+        record.error, record.hint, record.exit_code = exc.message, exc.hint, exc.exit_code
     finally:
         record.api_calls = services.counter.since(calls_before)
         usage = services.salesforce.usage()

@@ -26,6 +26,7 @@ class RunRecord:
         notes: things the operator should know (fallbacks, missing ids...).
         refusal: the safety rail's message when the plan is (or would be) refused.
         error: the error that ended the run early, if any.
+        hint: what to do about ``error``.
 
     """
 
@@ -39,6 +40,7 @@ class RunRecord:
     notes: list[str] = field(default_factory=list)
     refusal: str | None = None
     error: str | None = None
+    hint: str = ""
     exit_code: int = ExitCode.OK
     duration_seconds: float = 0.0
 
@@ -58,7 +60,7 @@ class RunRecord:
             "duration_seconds": round(self.duration_seconds, 3), "api_calls": self.api_calls,
             "salesforce_api_usage": ({"used": self.salesforce_usage[0], "total": self.salesforce_usage[1]}
                                      if self.salesforce_usage else None),
-            "notes": self.notes, "refusal": self.refusal, "error": self.error,
+            "notes": self.notes, "refusal": self.refusal, "error": self.error, "hint": self.hint or None,
         }
         if plan is None:
             return document
