@@ -107,12 +107,6 @@ class RemoteStateError(TiersyncError):
     exit_code = ExitCode.REMOTE_STATE
 
 
-class PartialFailureError(TiersyncError):
-    """The run finished but the service rejected some writes; they are retried next run."""
-
-    exit_code = ExitCode.PARTIAL
-
-
 class LockedError(TiersyncError):
     """Another run for the same Zendesk account holds the run lock; nothing was done."""
 
