@@ -102,3 +102,9 @@ def test_boolean_is_not_a_number() -> None:
 def test_bad_conditions(condition: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_condition(condition, "rules[0].when")
+
+
+def test_tier_field_is_found_in_any_letter_case() -> None:
+    config = make_config(salesforce={"tier_field": "support_tier__C", "fields": []})
+    decision = TierPolicy(config).resolve(account(1, "Professional"))  # the record has Support_Tier__c
+    assert (decision.tier, decision.source) == ("professional", DecisionSource.VALUE)

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from worker.core.model import field_value
+
 Scalar = str | int | float | bool | None
 _OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "is_null")
 _SYMBOLS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "in",
@@ -35,7 +37,7 @@ class FieldTest:
 
     def evaluate(self, record: Mapping[str, Any]) -> tuple[bool, str]:
         """Return whether the test holds and a one-line explanation."""
-        actual = _lookup(record, self.field)
+        actual = field_value(record, self.field)
         result = _compare(self.op, actual, self.value, self.field)
         shown = self.value if not isinstance(self.value, tuple) else list(self.value)
         return result, f"{self.field}={actual!r} {_SYMBOLS[self.op]} {shown!r}: {'yes' if result else 'no'}"
@@ -67,13 +69,6 @@ class Combination:
 
 
 Condition = FieldTest | Combination
-
-
-def _lookup(record: Mapping[str, Any], field: str) -> Any:
-    if field in record:
-        return record[field]
-    lowered = field.lower()
-    return next((value for key, value in record.items() if key.lower() == lowered), None)
 
 
 def _as_number(value: Any, field: str) -> float:

@@ -24,6 +24,22 @@ class Account:
     fields: Mapping[str, Any] = field(default_factory=dict)
     modstamp: str | None = None
 
+    def value(self, name: str) -> Any:
+        """The value of field ``name``, ignoring letter case as SOQL does (None when absent).
+
+        SOQL field names are case-insensitive and results come back under the canonical API name,
+        so a tier file's ``support_tier__c`` must find ``Support_Tier__c``.
+        """
+        return field_value(self.fields, name)
+
+
+def field_value(record: Mapping[str, Any], name: str) -> Any:
+    """``record[name]``, or the value of the key equal to ``name`` ignoring case (None when absent)."""
+    if name in record:
+        return record[name]
+    lowered = name.lower()
+    return next((value for key, value in record.items() if key.lower() == lowered), None)
+
 
 @dataclass(frozen=True)
 class Organization:

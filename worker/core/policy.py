@@ -64,7 +64,7 @@ class TierPolicy:
         field = self._config.salesforce.tier_field
         if field is None:
             return self._undecided(DecisionSource.UNKNOWN_VALUE, "no rule matched")
-        raw: Any = account.fields.get(field)
+        raw: Any = account.value(field)
         prefix = "no rule matched; " if self._config.rules else ""
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return self._undecided(DecisionSource.BLANK_VALUE, f"{prefix}{field} is blank")
