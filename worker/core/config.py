@@ -153,8 +153,15 @@ class TierConfigFile(_Strict):
 
     @property
     def fingerprint(self) -> str:
-        """Digest of everything that decides tiers; a change invalidates the incremental watermark."""
-        decisive = self.model_dump(include={"salesforce", "unknown_value"})
+        """Digest of everything that decides what is written; a change invalidates the watermark.
+
+        That is what is read (object, fields, scope), how tiers are decided (values, rules, order,
+        fallback) and where they go (the field key, the tags). Labels and safety knobs write nothing
+        that the next run would not plan anyway, so they are left out.
+        """
+        decisive = self.model_dump(include={"unknown_value"})
+        decisive["salesforce"] = self.salesforce.model_dump(exclude={"max_api_usage_fraction"})
+        decisive["organization_field"] = self.zendesk.organization_field
         decisive["tiers"] = [tier.model_dump(exclude={"title"}) for tier in self.tiers]  # a label decides nothing
         decisive["rules"] = [repr(rule.condition) + rule.tier for rule in self.rules]
         return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()[:16]
