@@ -69,7 +69,7 @@ def render_outcome(record: RunRecord, console: Console) -> None:
         console.print(f"[red]refused:[/red] {record.refusal}")
     if record.plan is not None and record.dry_run:
         console.print("Dry run: nothing was written.")
-    elif record.plan is not None and record.error is None:
+    elif record.writes or record.field_applied or (record.plan is not None and record.error is None):
         failed = record.failed_writes()
         updated = sum(1 for r in record.writes.values() if r.ok)
         field = " · field created/updated" if record.field_applied else ""

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.integration.conftest import World, expected_tags
@@ -29,3 +34,79 @@ def test_a_new_organization_field_is_filled_for_every_account(world: World) -> N
     expected = expected_tags(world)
     organizations = world.sandbox.zendesk.organizations
     assert {org_id: organizations[org_id]["organization_fields"].get("customer_tier") for org_id in expected} == expected
+
+
+def _state_file(world: World) -> Path:
+    (state,) = (world.config_path.parent / "state").glob("state-*.json")
+    return state
+
+
+def test_another_salesforce_org_does_not_inherit_the_watermark(world: World) -> None:
+    assert world.cli("sync", "--full").exit_code == 0
+    # Production: same accounts, other values, all stamped before the sandbox org's watermark.
+    salesforce = world.sandbox.salesforce
+    salesforce.access_token = "00D000000000002!" + "x" * 40
+    world.monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", salesforce.access_token)
+    flipped = {"Enterprise": "Starter", "Starter": "Enterprise"}
+    for record in salesforce.accounts.values():
+        record["Support_Tier__c"] = flipped.get(record.get("Support_Tier__c"), record.get("Support_Tier__c"))
+    run = world.cli("sync", "--json", "--force")
+    assert run.exit_code == 0, run.stderr
+    summary = run.json()
+    assert summary["mode"] == "full"
+    assert any("belongs to Salesforce org 00D000000000001, not 00D000000000002" in n for n in summary["notes"])
+    expected = expected_tags(world)
+    assert {org_id: world.tier_of(org_id) for org_id in expected} == expected
+    assert json.loads(_state_file(world).read_text())["salesforce_org"] == "00D000000000002"
+
+
+def test_a_watermark_in_the_future_is_ignored_with_a_note(world: World) -> None:
+    assert world.cli("sync", "--full").exit_code == 0
+    state = _state_file(world)
+    state.write_text(state.read_text().replace('"watermark": "20', '"watermark": "29'))
+    account_id = next(iter(world.sandbox.salesforce.accounts))
+    world.sandbox.salesforce.update_account(account_id, Name="Changed after the bad watermark")
+    run = world.cli("sync", "--json")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["mode"] == "full"
+    assert any("is in the future" in note for note in run.json()["notes"])
+    assert json.loads(state.read_text())["watermark"].startswith("20")
+
+
+@pytest.mark.parametrize("bad", ['{"watermark": "yesterday"}', '{"failed_ids": [null]}', "{broken"])
+def test_bad_state_is_no_state_with_a_note(world: World, bad: str) -> None:
+    assert world.cli("sync", "--full").exit_code == 0
+    _state_file(world).write_text(bad)
+    run = world.cli("sync", "--json")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["mode"] == "full"
+    assert any(note.startswith("ignored the saved run state because") for note in run.json()["notes"])
+    assert json.loads(_state_file(world).read_text())["watermark"]
+
+
+def test_disk_full_after_the_writes_still_reports_them(world: World) -> None:
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    world.monkeypatch.setattr(os, "fsync", no_space)
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 4
+    assert "Applied:" in run.stdout and "organizations updated" in run.stdout
+    assert "error: state: cannot write" in run.stderr and "No space left on device" in run.stderr
+    assert "fix: free disk space in TIERSYNC_STATE_DIR" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert [p.name for p in (world.config_path.parent / "state").iterdir()] == ["state-localhost_" +
+                                                                               world.sandbox.zendesk_url.rsplit(":", 1)[1] + ".lock"]
+
+
+@pytest.mark.parametrize("spelling", ["https://localhost:{port}", "https://LOCALHOST:{port}/", "https://[::1]:{port}"])
+def test_two_spellings_of_one_zendesk_never_write_at_once(world: World, spelling: str) -> None:
+    from worker.io.state import FileStateStore, namespace_for
+
+    port = world.sandbox.zendesk_url.rsplit(":", 1)[1]
+    holder = FileStateStore(world.config_path.parent / "state", namespace_for(f"127.0.0.1:{port}"))
+    world.monkeypatch.setenv("ZENDESK_URL", spelling.format(port=port))
+    with holder.lock():  # a run that spelled the address 127.0.0.1 is writing
+        run = world.cli("sync", "--full")
+    assert run.exit_code == 9, run.stdout + run.stderr
+    assert world.zendesk_writes() == 0

@@ -48,6 +48,7 @@ class FakeSalesforce:
         self.accounts: dict[str, tuple[dict[str, Any], int]] = {}
         self.names: dict[str, str] = {}
         self.max_modstamp: str | None = None
+        self.org = "00D000000000001"
         self.returned: list[str] = []
 
     # -- test knobs -------------------------------------------------------------------------
@@ -102,6 +103,9 @@ class FakeSalesforce:
         for account_id in sorted(set(ids)):
             if account_id in self.accounts:
                 yield self._account(account_id)
+
+    def org_identity(self) -> str:
+        return self.org
 
     def usage(self) -> None:
         """No API usage header in a fake."""

@@ -69,6 +69,10 @@ class UnreachableError(TiersyncError):
     retryable = True
 
 
+class StateStoreError(UnreachableError):
+    """The run state (Redis, or the files in TIERSYNC_STATE_DIR) cannot be read or written."""
+
+
 class RateLimitedError(TiersyncError):
     """A service's rate limit or daily quota is exhausted; wait before trying again.
 

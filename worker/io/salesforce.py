@@ -9,6 +9,7 @@ before the usage passes ``salesforce.max_api_usage_fraction``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,9 @@ from worker.settings import SalesforceAuth, Settings
 
 log = logging.getLogger(__name__)
 ID_CHUNK = 200  # ids per `Id IN (...)` query; keeps the SOQL far below the 100,000-character limit
+# Salesforce session ids and OAuth access tokens start with the 15-character org id (key prefix 00D)
+# followed by "!", e.g. "00D5e000000abcd!AQ4AQ..." (the SOAP login's sessionId and an OAuth token alike).
+_ORG_PREFIX = re.compile(r"(00D[A-Za-z0-9]{12})!")
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,14 @@ class SalesforceReader:
         self._sf = client
         self._config = config
         self.max_modstamp: str | None = None
+
+    def org_identity(self) -> str:
+        """Which Salesforce org this is, for tying run state to it; costs no API call.
+
+        The org id that prefixes the session id, or, for a token without one, the instance host.
+        """
+        match = _ORG_PREFIX.match(str(self._sf.session_id or ""))
+        return match.group(1) if match else f"host:{str(self._sf.sf_instance).lower()}"
 
     def usage(self) -> ApiUsage | None:
         """API usage from the last response's Sforce-Limit-Info header, if any was seen."""

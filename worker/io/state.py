@@ -7,9 +7,11 @@ state at once (one HSET; one atomic rename), so a crash never leaves half a stat
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from worker.core.errors import LockedError, UnreachableError
+from worker.core.errors import AuthError, LockedError, StateStoreError
+from worker.core.ids import try_to_18
 
 LOCK_TTL_SECONDS = 3600  # a Redis lock outlives no run by more than this, even if its holder is killed
 _BUSY_HINT = "wait for it to finish; runs never overlap, so each one's retry list and watermark stay intact"
@@ -34,6 +37,9 @@ class RunState:
             tier file invalidates the watermark (a new mapping must re-evaluate every account).
         population: organizations matched by the last full run (the change rail's denominator).
         failed_ids: accounts whose last write failed; re-read and retried on every run until done.
+        salesforce_org: the Salesforce org the state was read from; another org's watermark and
+            account ids mean nothing here.
+        discarded: why stored state was unusable and ignored (then every other field is empty).
 
     """
 
@@ -41,23 +47,48 @@ class RunState:
     config_fingerprint: str | None = None
     population: int = 0
     failed_ids: tuple[str, ...] = field(default=())
+    salesforce_org: str | None = None
+    discarded: str | None = None
 
     def to_json(self) -> str:
         """Serialise for storage."""
-        return json.dumps(asdict(self), sort_keys=True)
+        data = asdict(self)
+        del data["discarded"]
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes | None) -> RunState:
-        """Parse stored state; anything unreadable counts as no state."""
+        """Parse and validate stored state; unusable state counts as none, with the reason kept."""
         if not text:
             return cls()
         try:
-            data: dict[str, Any] = json.loads(text)
-            return cls(watermark=data.get("watermark"), config_fingerprint=data.get("config_fingerprint"),
-                       population=int(data.get("population") or 0),
-                       failed_ids=tuple(data.get("failed_ids") or ()))
-        except (ValueError, TypeError, AttributeError):
-            return cls()
+            return _parse_state(json.loads(text))
+        except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return cls(discarded=str(exc) if isinstance(exc, _BadState) else "it is not valid JSON")
+
+
+class _BadState(ValueError):
+    """Stored state that parses but cannot be trusted."""
+
+
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
+
+
+def _parse_state(data: Any) -> RunState:
+    if not isinstance(data, dict):
+        raise _BadState("it is not a JSON object")
+    watermark, fingerprint = data.get("watermark"), data.get("config_fingerprint")
+    org, population, failed = data.get("salesforce_org"), data.get("population", 0), data.get("failed_ids", [])
+    if watermark is not None and not (isinstance(watermark, str) and _STAMP.fullmatch(watermark)):
+        raise _BadState(f"watermark {str(watermark)[:40]!r} is not a Salesforce timestamp")
+    for name, value in (("config_fingerprint", fingerprint), ("salesforce_org", org)):
+        if value is not None and not isinstance(value, str):
+            raise _BadState(f"{name} is not a string")
+    if isinstance(population, bool) or not isinstance(population, int) or population < 0:
+        raise _BadState("population is not a count")
+    if not isinstance(failed, list) or not all(isinstance(i, str) and try_to_18(i) for i in failed):
+        raise _BadState("failed_ids is not a list of Salesforce ids")
+    return RunState(watermark, fingerprint, population, tuple(str(try_to_18(i)) for i in failed), org)
 
 
 class StateStore(Protocol):
@@ -77,31 +108,58 @@ class StateStore(Protocol):
 
 
 class FileStateStore:
-    """State in ``<directory>/state-<namespace>.json``, written atomically."""
+    """State in ``<directory>/state-<namespace>.json``, written atomically.
+
+    File-system failures (a read-only directory, a full disk) surface as StateStoreError naming
+    the file and TIERSYNC_STATE_DIR; a failed save leaves the previous state and no temporary file.
+    """
 
     def __init__(self, directory: Path, namespace: str) -> None:
         self.path = directory / f"state-{namespace}.json"
 
+    @contextmanager
+    def _os_errors(self, doing: str, path: Path) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            hint = ("free disk space in TIERSYNC_STATE_DIR, then re-run; the previous state is kept"
+                    if exc.errno in (errno.ENOSPC, errno.EDQUOT) else
+                    "make TIERSYNC_STATE_DIR a directory this user can write, or set REDIS_URL")
+            raise StateStoreError(f"state: cannot {doing} {path}: {reason}", hint=hint) from None
+
     def load(self) -> RunState:
         """Read the state file, if any."""
-        try:
-            return RunState.from_json(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return RunState()
+        with self._os_errors("read", self.path):
+            try:
+                return RunState.from_json(self.path.read_bytes())
+            except FileNotFoundError:
+                return RunState()
 
     def save(self, state: RunState) -> None:
-        """Write to a temporary file and rename it over the old one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-", suffix=".json")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(state.to_json())
-        os.replace(temp, self.path)
+        """Write to a temporary file and rename it over the old one (the old one stays on failure)."""
+        with self._os_errors("write", self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-", suffix=".json")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write(state.to_json())
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temp, self.path)
+            except BaseException:
+                with suppress(OSError):
+                    os.unlink(temp)
+                raise
 
     @contextmanager
     def lock(self) -> Iterator[None]:
         """An exclusive ``flock`` on ``<state>.lock``; the kernel drops it if the process dies."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a+", encoding="utf-8") as handle:
+        lock_path = self.path.with_suffix(".lock")
+        with self._os_errors("create the run lock", lock_path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - closed below
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -129,9 +187,18 @@ class RedisStateStore:
 
         try:
             yield
+        except redis.AuthenticationError:
+            raise AuthError(f"redis: cannot {doing}: the server refused REDIS_URL's user name or password",
+                            hint="correct the password (and user) in REDIS_URL") from None
+        except redis.ResponseError as exc:
+            if not str(exc).startswith(("NOAUTH", "WRONGPASS", "NOPERM")):
+                raise StateStoreError(f"redis: cannot {doing} ({type(exc).__name__})",
+                                      hint="check REDIS_URL and that Redis is running") from None
+            raise AuthError(f"redis: cannot {doing}: {str(exc).split(' ', 1)[0]} (authentication or ACL refused)",
+                            hint="set the password (and user) Redis expects in REDIS_URL") from None
         except redis.RedisError as exc:
-            raise UnreachableError(f"redis: cannot {doing} ({type(exc).__name__})",
-                                   hint="check REDIS_URL and that Redis is running") from None
+            raise StateStoreError(f"redis: cannot {doing} ({type(exc).__name__})",
+                                  hint="check REDIS_URL and that Redis is running") from None
 
     def load(self) -> RunState:
         """Read the state key."""
@@ -172,9 +239,28 @@ class RedisStateStore:
 
 
 
+_LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]", "0:0:0:0:0:0:0:1", "[0:0:0:0:0:0:0:1]")
+
+
 def namespace_for(zendesk_netloc: str) -> str:
-    """A state namespace per Zendesk account, so two instances never share a watermark."""
-    return "".join(ch if ch.isalnum() else "_" for ch in zendesk_netloc.lower())
+    """A state and lock namespace per Zendesk account, the same for every spelling of its address.
+
+    Letter case, a trailing dot, the default port 443 and the loopback aliases (``localhost``,
+    ``127.0.0.1``, ``[::1]``) do not make another account, so runs that spell one Zendesk
+    differently still share one watermark and one run lock (in one shared state store).
+    """
+    netloc = zendesk_netloc.strip().lower().rsplit("@", 1)[-1]
+    host, port = netloc, "443"
+    if netloc.startswith("[") and "]" in netloc:
+        host, _, rest = netloc.partition("]")
+        host, port = host + "]", rest.removeprefix(":") or "443"
+    elif netloc.count(":") == 1:
+        host, port = netloc.split(":")
+    host = host.rstrip(".")
+    if host in _LOOPBACK:
+        host = "localhost"
+    canonical = host if port == "443" else f"{host}:{port}"
+    return "".join(ch if ch.isalnum() else "_" for ch in canonical)
 
 
 def open_store(redis_url: str | None, state_dir: Path, namespace: str) -> StateStore:
