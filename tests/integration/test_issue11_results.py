@@ -110,3 +110,23 @@ def test_two_spellings_of_one_zendesk_never_write_at_once(world: World, spelling
         run = world.cli("sync", "--full")
     assert run.exit_code == 9, run.stdout + run.stderr
     assert world.zendesk_writes() == 0
+
+
+def test_padded_external_id_is_reported_and_treated_alike_by_full_and_incremental_runs(world: World) -> None:
+    expected = expected_tags(world)
+    org_id = sorted(expected)[0]
+    organization = world.sandbox.zendesk.organizations[org_id]
+    organization["external_id"] = f"  {organization['external_id']} "
+    full = world.cli("sync", "--full", "--json")
+    assert full.exit_code == 0, full.stderr
+    assert world.tier_of(org_id) is None
+    orphan = next(o for o in full.json()["orphans"] if o["organization_id"] == org_id)
+    assert "incremental runs cannot find it" in orphan["why"]
+    account_id = next(a for a in world.sandbox.salesforce.accounts
+                      if a[:15].lower() == organization["external_id"].strip()[:15].lower())
+    assert account_id in full.json()["no_organization"]
+    world.sandbox.salesforce.update_account(account_id, Name="Renamed")
+    incremental = world.cli("sync", "--json")
+    assert incremental.exit_code == 0, incremental.stderr
+    assert incremental.json()["no_organization"] == [account_id]
+    assert world.tier_of(org_id) is None

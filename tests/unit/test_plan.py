@@ -110,3 +110,15 @@ def test_fingerprint_is_stable_and_tracks_writes() -> None:
     b = plan_for([account(2, "Starter"), account(1)], [org(2), org(1)])
     c = plan_for([account(1), account(2, "Professional")], [org(1), org(2)])
     assert a.fingerprint == b.fingerprint != c.fingerprint
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_padded_external_ids_behave_the_same_in_full_and_incremental_runs(full: bool) -> None:
+    organizations = [org(1, None, external_id=f" {account_id(1)}\t"), org(2, None)]
+    plan = plan_for([account(1), account(2)], organizations, full=full)
+    assert outcome_of(plan, 1).outcome is Outcome.NO_ORGANIZATION  # show_many can never find it
+    assert outcome_of(plan, 2).outcome is Outcome.SET_TIER
+    if full:
+        assert "organization 1001" in outcome_of(plan, 1).detail and "whitespace" in outcome_of(plan, 1).detail
+        assert [(o.organization_id, o.why) for o in plan.orphans] == [
+            (1001, "external_id has surrounding whitespace, so incremental runs cannot find it; trim it in Zendesk")]

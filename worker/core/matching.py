@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from worker.core.ids import try_to_18
 from worker.core.model import Organization
@@ -23,17 +23,23 @@ class OrganizationIndex:
         by_account: canonical id -> organizations (more than one means a duplicate).
         foreign: organizations whose external_id is set but is not a Salesforce id.
         without_external_id: count of organizations with no external_id (not ours to judge).
+        padded: canonical id -> organizations whose external_id names it with surrounding
+            whitespace. Zendesk stores such an id as given and ``show_many?external_ids=`` only
+            finds exact (case-insensitive) values, so incremental runs can never find these; full
+            runs leave them unmatched too, so that both kinds of run behave alike, and report them.
 
     """
 
     by_account: dict[str, tuple[Organization, ...]]
     foreign: tuple[Organization, ...]
     without_external_id: int
+    padded: dict[str, tuple[Organization, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, organizations: Iterable[Organization]) -> OrganizationIndex:
         """Index organizations, de-duplicating repeated reads of the same organization id."""
         grouped: dict[str, dict[int, Organization]] = defaultdict(dict)
+        padded: dict[str, dict[int, Organization]] = defaultdict(dict)
         foreign: dict[int, Organization] = {}
         without = set()
         for organization in organizations:
@@ -43,14 +49,19 @@ class OrganizationIndex:
             canonical = try_to_18(organization.external_id)
             if canonical is None:
                 foreign[organization.id] = organization
+            elif organization.external_id != organization.external_id.strip():
+                padded[canonical][organization.id] = organization
             else:
                 grouped[canonical][organization.id] = organization
-        by_account = {key: tuple(sorted(orgs.values(), key=lambda o: o.id)) for key, orgs in grouped.items()}
-        return cls(by_account, tuple(foreign.values()), len(without))
+        return cls(_sorted(grouped), tuple(foreign.values()), len(without), _sorted(padded))
 
     def duplicates(self) -> dict[str, tuple[Organization, ...]]:
         """Account ids that more than one organization claims."""
         return {key: orgs for key, orgs in self.by_account.items() if len(orgs) > 1}
+
+
+def _sorted(grouped: dict[str, dict[int, Organization]]) -> dict[str, tuple[Organization, ...]]:
+    return {key: tuple(sorted(orgs.values(), key=lambda o: o.id)) for key, orgs in grouped.items()}
 
 
 def external_id_forms(account_id: str) -> tuple[str, str]:

@@ -131,9 +131,15 @@ def _rank(config: TierConfigFile) -> dict[str, int]:
     return {tier.tag: index for index, tier in enumerate(config.tiers)}
 
 
+_PADDED = "external_id has surrounding whitespace, so incremental runs cannot find it; trim it in Zendesk"
+
+
 def _plan_one(account: Account, decision: TierDecision, organizations: Sequence[Organization],
-              config: TierConfigFile, ranks: dict[str, int]) -> AccountPlan:
+              config: TierConfigFile, ranks: dict[str, int], padded: Sequence[Organization] = ()) -> AccountPlan:
     base = AccountPlan(account.id, account.name, Outcome.NO_ORGANIZATION, decision)
+    if not organizations and padded:
+        ids = ", ".join(str(o.id) for o in padded)
+        return replace(base, detail=f"organization {ids}: {_PADDED}")
     if not organizations:
         return replace(base, detail="no organization has this external_id")
     if len(organizations) > 1:
@@ -172,6 +178,8 @@ def _orphans(index: OrganizationIndex, in_scope: set[str]) -> tuple[OrphanOrgani
     ]
     orphans += [OrphanOrganization(o.id, o.name, o.external_id or "", "external_id is not a Salesforce id")
                 for o in index.foreign]
+    orphans += [OrphanOrganization(o.id, o.name, o.external_id or "", _PADDED)
+                for orgs in index.padded.values() for o in orgs]
     return tuple(sorted(orphans, key=lambda o: o.organization_id))
 
 
@@ -194,7 +202,8 @@ def build_plan(config: TierConfigFile, accounts: Iterable[Account], organization
     ranks = _rank(config)
     unique = {account.id: account for account in accounts}
     items = tuple(
-        _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), config, ranks)
+        _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), config, ranks,
+                  index.padded.get(account.id, ()) if full else ())
         for account in sorted(unique.values(), key=lambda a: a.id)
     )
     duplicates = tuple(
