@@ -130,3 +130,20 @@ def test_padded_external_id_is_reported_and_treated_alike_by_full_and_incrementa
     assert incremental.exit_code == 0, incremental.stderr
     assert incremental.json()["no_organization"] == [account_id]
     assert world.tier_of(org_id) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "options", "message"),
+    [
+        ("Support_Tier", [("Enterprise", "tier_enterprise")], "differs from zendesk.organization_field 'support_tier'"),
+        ("support_tier", [("Enterprise", "Tier_Enterprise")], "differs from the tier tag 'tier_enterprise' only"),
+    ],
+)
+def test_case_only_differences_doctor_and_sync_agree(world: World, key: str, options: list, message: str) -> None:
+    world.sandbox.zendesk.add_field(key, "dropdown", "Support tier", options)
+    doctor = world.cli("doctor")
+    sync = world.cli("sync", "--full")
+    assert (doctor.exit_code, sync.exit_code) == (7, 7), doctor.stdout + sync.stderr
+    assert message in " ".join(doctor.stdout.split()) and message in " ".join(sync.stderr.split())
+    assert "ready to sync" not in doctor.stdout and "next sync fixes" not in doctor.stdout
+    assert world.zendesk_writes() == 0

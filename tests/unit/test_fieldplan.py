@@ -44,3 +44,16 @@ def test_wrong_type_is_a_remote_state_error() -> None:
 def test_duplicate_option_values_are_refused() -> None:
     with pytest.raises(RemoteStateError, match="duplicate option values"):
         plan_field(make_config(), state((1, "A", "tier_starter"), (2, "B", "tier_starter")))
+
+
+def test_a_field_key_that_differs_only_in_case_is_refused_with_the_fix() -> None:
+    current = OrganizationFieldState(id=9, key="Support_Tier", type="dropdown", title="Support tier", options=())
+    with pytest.raises(RemoteStateError, match=r"differs from zendesk\.organization_field 'support_tier' only in") as e:
+        plan_field(make_config(), current)
+    assert "set zendesk.organization_field to 'Support_Tier'" in e.value.hint
+
+
+def test_an_option_tag_that_differs_only_in_case_is_refused_with_the_fix() -> None:
+    current = state((1, "Enterprise", "Tier_Enterprise"), (2, "Professional", "tier_professional"))
+    with pytest.raises(RemoteStateError, match="'Tier_Enterprise', which differs from the tier tag 'tier_enterprise'"):
+        plan_field(make_config(), current)

@@ -30,17 +30,24 @@ def plan_field(config: TierConfigFile, state: OrganizationFieldState | None) -> 
     wanted = tuple((tier.title, tier.tag) for tier in config.tiers)
     if state is None:
         return FieldPlan(action="create", key=key, title=title, add=wanted)
+    if state.key != key:
+        raise RemoteStateError(
+            f"Zendesk organization field {state.key!r} (id {state.id}) differs from zendesk.organization_field "
+            f"{key!r} only in letter case; Zendesk will not create a second field with that key",
+            hint=f"set zendesk.organization_field to {state.key!r} to use that field, or choose a new key",
+        )
     if state.type not in DROPDOWN_TYPES:
         raise RemoteStateError(
             f"Zendesk organization field {key!r} (id {state.id}) is a {state.type!r} field, not a dropdown",
             hint="set zendesk.organization_field in the tier file to a new key, or change that field in Zendesk",
         )
-    repeated = [value for value, count in Counter(o.value for o in state.options).items() if count > 1]
+    repeated = [value for value, count in Counter(o.value.casefold() for o in state.options).items() if count > 1]
     if repeated:
         raise RemoteStateError(
             f"Zendesk organization field {key!r} has duplicate option values {repeated}",
             hint="remove the duplicates in Admin Center; Zendesk cannot update the field until then",
         )
+    _refuse_case_only_differences(state, wanted)
     by_value = {option.value: option for option in state.options}
     add = tuple((name, tag) for name, tag in wanted if tag not in by_value)
     rename = tuple((by_value[tag].id or 0, by_value[tag].name, name)
@@ -50,6 +57,25 @@ def plan_field(config: TierConfigFile, state: OrganizationFieldState | None) -> 
     action = "update" if add or rename else "none"
     return FieldPlan(action=action, key=key, title=title, field_id=state.id, add=add, rename=rename,
                      foreign_options=foreign)
+
+
+def _refuse_case_only_differences(state: OrganizationFieldState, wanted: tuple[tuple[str, str], ...]) -> None:
+    """Refuse an option whose value equals one of our tags but for letter case.
+
+    Option values are tags, and Zendesk treats tags without regard to case (it stores them
+    lower-cased: "About tags", support.zendesk.com), so adding our tag beside such an option would be
+    refused as a duplicate on every run. The operator decides which spelling stays.
+    """
+    exact = {option.value for option in state.options}
+    folded = {option.value.casefold(): option for option in state.options}
+    for _, tag in wanted:
+        twin = folded.get(tag.casefold())
+        if tag not in exact and twin is not None:
+            raise RemoteStateError(
+                f"Zendesk organization field {state.key!r} has option {twin.name!r} with tag {twin.value!r}, which "
+                f"differs from the tier tag {tag!r} only in letter case; Zendesk cannot hold both",
+                hint=f"in Admin Center change that option's tag to {tag!r}, or set the tier's tag to another value",
+            )
 
 
 def merged_options(state: OrganizationFieldState, plan: FieldPlan) -> list[FieldOption]:

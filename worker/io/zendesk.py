@@ -119,11 +119,14 @@ class ZendeskClient:
                             hint="use an admin's API token: organization fields and update_many need one")
 
     def find_field(self) -> OrganizationFieldState | None:
-        """The managed field, or None when no organization field has our key."""
-        for field in self._z.organization_fields():
-            if getattr(field, "key", None) == self._key:
-                return _field_state(field)
-        return None
+        """The managed field, or None when no organization field has our key.
+
+        A field whose key differs from ours only in letter case is returned too, so that the field
+        planner can refuse it clearly instead of trying to create a key Zendesk already holds.
+        """
+        fields = [f for f in self._z.organization_fields() if str(getattr(f, "key", "")).lower() == self._key.lower()]
+        exact = [f for f in fields if f.key == self._key]
+        return _field_state((exact or fields)[0]) if fields else None
 
     def apply_field(self, plan: FieldPlan) -> None:
         """Create the field or add/rename our options, by read-modify-write keeping every option."""
