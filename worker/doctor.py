@@ -55,6 +55,7 @@ def run_doctor(console: Console) -> int:
     services = checks.run("connect", lambda: build_services(settings, config))
     if services is None:
         return int(checks.worst)
+    _state(checks, services)
     _salesforce(checks, services, config)
     _zendesk(checks, services, config)
     if checks.worst == ExitCode.OK:
@@ -73,10 +74,21 @@ def _salesforce(checks: _Checks, services: Any, config: tier_config.TierConfigFi
         checks.worst = checks.worst or ExitCode.REMOTE_STATE
     else:
         checks.ok(f"Salesforce {config.salesforce.object} has every field the tier file reads")
+    found = checks.run("Salesforce query (fields and salesforce.where)", services.salesforce.check_scope)
+    if found is not None:
+        scope = " with salesforce.where" if config.salesforce.where else ""
+        (checks.ok if found else checks.warn)(
+            f"Salesforce query{scope} runs" + ("" if found else f"; it matches no {config.salesforce.object} yet"))
     usage = checks.run("Salesforce API usage", services.salesforce.daily_usage)
     if usage is not None:
         line = f"Salesforce API usage {usage.used:,}/{usage.total:,} ({usage.fraction:.0%})"
         (checks.warn if usage.fraction >= config.salesforce.max_api_usage_fraction else checks.ok)(line)
+
+
+def _state(checks: _Checks, services: Any) -> None:
+    described = checks.run("run state", services.state.check)
+    if described is not None:
+        checks.ok(f"run state: {described}")
 
 
 def _zendesk(checks: _Checks, services: Any, config: tier_config.TierConfigFile) -> None:

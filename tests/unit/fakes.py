@@ -269,6 +269,9 @@ class MemoryStateStore:
         """The last saved state."""
         return self.state
 
+    def check(self) -> str:
+        return "in memory"
+
     def save(self, state: RunState) -> None:
         """Replace the state."""
         self.state = state

@@ -192,6 +192,14 @@ class SalesforceReader:
             for record in self._records(build_query(self._config, ids=chunk)):
                 yield self._to_account(record)
 
+    def check_scope(self) -> int:
+        """Run the full read's query with ``LIMIT 1`` (doctor): proves ``where`` and the fields are valid.
+
+        Returns how many records came back (0 or 1).
+        """
+        soql = build_query(self._config) + " LIMIT 1"
+        return sum(1 for _ in self._records(soql))
+
     def daily_usage(self) -> ApiUsage | None:
         """Daily API requests from the ``limits/`` resource (``DailyApiRequests``: Max, Remaining)."""
         daily = self._sf.limits().get("DailyApiRequests") or {}

@@ -106,6 +106,10 @@ class StateStore(Protocol):
         """Hold the run lock for the duration of a writing run, or raise LockedError."""
         ...
 
+    def check(self) -> str:
+        """Verify the store is usable and say what it is (doctor); raises like load and save."""
+        ...
+
 
 class FileStateStore:
     """State in ``<directory>/state-<namespace>.json``, written atomically.
@@ -151,6 +155,15 @@ class FileStateStore:
                 with suppress(OSError):
                     os.unlink(temp)
                 raise
+
+    def check(self) -> str:
+        """Verify the state can be read and its directory written (doctor); returns a description."""
+        with self._os_errors("write to", self.path.parent):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.path.parent, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, "Permission denied")
+        state = self.load()
+        return f"state file {self.path}" + (f" (unusable: {state.discarded})" if state.discarded else "")
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -199,6 +212,16 @@ class RedisStateStore:
         except redis.RedisError as exc:
             raise StateStoreError(f"redis: cannot {doing} ({type(exc).__name__})",
                                   hint="check REDIS_URL and that Redis is running") from None
+
+    def check(self) -> str:
+        """Verify Redis answers and accepts the credentials (doctor); returns a description."""
+        with self._redis_errors("reach the server"):
+            self._redis.ping()
+        state = self.load()
+        kwargs = self._redis.connection_pool.connection_kwargs
+        where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        return f"Redis at {where} db {kwargs.get('db', 0)}, key {self.key}" + (
+            f" (unusable: {state.discarded})" if state.discarded else "")
 
     def load(self) -> RunState:
         """Read the state key."""
