@@ -61,6 +61,22 @@ def test_demo_config_is_the_example_config() -> None:
         ("salesforce: {}\ntiers: []\n", "tiers", "at least 1"),
         ("- just\n- a list\n", "(top level)", "must be a mapping"),
         (BASE.replace("  tier_field: Support_Tier__c\n", ""), "salesforce.tier_field", "or define rules"),
+        # issue 7: numbers must be numbers; true is not 1.0 and "0.5" is not 0.5
+        (BASE + "max_change_fraction: true\n", "max_change_fraction", "must be a number"),
+        (BASE + "max_change_fraction: '0.5'\n", "max_change_fraction", "must be a number"),
+        (BASE + "max_change_fraction: .nan\n", "max_change_fraction", "finite number"),
+        (BASE.replace("  fields:", "  max_api_usage_fraction: yes\n  fields:"), "salesforce.max_api_usage_fraction",
+         "must be a number"),
+        (BASE.replace("  fields:", "  max_api_usage_fraction: '0.8'\n  fields:"),
+         "salesforce.max_api_usage_fraction", "must be a number"),
+        (BASE.replace("salesforce_values: [Starter]", "salesforce_values: [1]"), "tiers[1].salesforce_values[0]",
+         "quote it"),
+        (BASE.replace("title: Starter", "title: 123"), "tiers[1].title", "quote it"),
+        (BASE.replace("tag: tier_starter", "tag: 5"), "tiers[1].tag", "quote it"),
+        (BASE + "rules:\n  - {tier: starter, when: {field: AnnualContractValue__c, gte: .nan}}\n",
+         "rules[0].when.gte", "finite number"),
+        (BASE + "rules:\n  - {tier: starter, when: {field: AnnualContractValue__c, eq: .inf}}\n",
+         "rules[0].when.eq", "finite number"),
     ],
 )
 def test_invalid_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
@@ -91,3 +107,10 @@ def test_fingerprint_changes_with_mapping_only(tmp_path: Path) -> None:
     retitled = config.load(write(tmp_path, BASE.replace("title: Starter", "title: Starter plan")))
     assert first.fingerprint == same.fingerprint == retitled.fingerprint
     assert first.fingerprint != other.fingerprint
+
+
+def test_whole_numbers_are_accepted_for_fractions(tmp_path: Path) -> None:
+    text = BASE.replace("  fields:", "  max_api_usage_fraction: 1\n  fields:") + "max_change_fraction: 1\n"
+    loaded = config.load(write(tmp_path, text))
+    assert loaded.max_change_fraction == 1.0 and isinstance(loaded.max_change_fraction, float)
+    assert loaded.salesforce.max_api_usage_fraction == 1.0

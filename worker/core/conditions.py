@@ -7,6 +7,7 @@ String comparisons ignore case and surrounding whitespace, like ``salesforce_val
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +115,8 @@ def _compare(op: str, actual: Any, expected: Any, field: str) -> bool:
 
 
 def _scalar(value: Any, where: str) -> Scalar:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: must be a finite number, not .nan or .inf")
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise ValueError(f"{where}: must be a string, number, boolean or null, not {type(value).__name__}")

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -26,6 +26,12 @@ _FIELD_KEY = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_]+$")
 # set of characters that survive unchanged.
 _TAG = re.compile(r"^[a-z0-9_\-:/.]{1,80}$")
 
+# Scalars are read strictly: YAML's `true` is not the number 1.0 and `"0.5"` is not 0.5; a whole number such
+# as `1` is still a valid float. Text keys refuse numbers and booleans (`salesforce_values: [1]`) instead of
+# guessing how YAML wrote them (`1.10` would read back as "1.1").
+Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=1)]
+Text = Annotated[str, Field(strict=True)]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -34,11 +40,11 @@ class _Strict(BaseModel):
 class SalesforceConfig(_Strict):
     """Where the tier comes from in Salesforce."""
 
-    object: str = "Account"
-    tier_field: str | None = None
-    fields: tuple[str, ...] = ()
-    where: str | None = None
-    max_api_usage_fraction: float = Field(default=0.8, gt=0, le=1)
+    object: Text = "Account"
+    tier_field: Text | None = None
+    fields: tuple[Text, ...] = ()
+    where: Text | None = None
+    max_api_usage_fraction: Fraction = 0.8
 
     @field_validator("object", "tier_field")
     @classmethod
@@ -66,8 +72,8 @@ class SalesforceConfig(_Strict):
 class ZendeskConfig(_Strict):
     """Where the tier goes in Zendesk."""
 
-    organization_field: str = "support_tier"
-    organization_field_title: str = "Support tier"
+    organization_field: Text = "support_tier"
+    organization_field_title: Text = "Support tier"
 
     @field_validator("organization_field")
     @classmethod
@@ -83,10 +89,10 @@ class ZendeskConfig(_Strict):
 class TierConfig(_Strict):
     """One tier: its name, the agent-facing title, the dropdown tag, and the Salesforce values."""
 
-    name: str
-    title: str = Field(min_length=1)
-    tag: str
-    salesforce_values: tuple[str, ...] = ()
+    name: Text
+    title: Annotated[Text, Field(min_length=1)]
+    tag: Text
+    salesforce_values: tuple[Text, ...] = ()
 
     @field_validator("name")
     @classmethod
@@ -108,7 +114,7 @@ class TierConfig(_Strict):
 class RuleConfig(_Strict):
     """A computed-tier rule: the first rule whose condition holds decides the tier."""
 
-    tier: str
+    tier: Text
     when: dict[str, Any]
 
 
@@ -119,8 +125,8 @@ class TierFile(_Strict):
     zendesk: ZendeskConfig = ZendeskConfig()
     tiers: tuple[TierConfig, ...] = Field(min_length=1)
     rules: tuple[RuleConfig, ...] = ()
-    unknown_value: str = "report"
-    max_change_fraction: float = Field(default=0.25, gt=0, le=1)
+    unknown_value: Text = "report"
+    max_change_fraction: Fraction = 0.25
 
 
 class Rule(_Strict):
@@ -182,7 +188,25 @@ def _describe(error: dict[str, Any]) -> str:
         return "unknown key; remove it or check its spelling against README.md"
     if error["type"] == "missing":
         return "required key is missing"
+    if error["type"] in ("float_type", "int_type"):
+        unquote = "; write it without quotes" if isinstance(error["input"], str) else ""
+        return f"must be a number such as 0.25, not {_yaml_kind(error['input'])}{unquote}"
+    if error["type"] == "finite_number":
+        return "must be a finite number, not .nan or .inf"
+    if error["type"] == "string_type":
+        quote = "; quote it (e.g. '1') so YAML keeps it as written" if isinstance(error["input"], int | float) else ""
+        return f"must be text, not {_yaml_kind(error['input'])}{quote}"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return "null" if value is None else f"a {type(value).__name__}"
 
 
 def _norm_value(value: str) -> str:
