@@ -1,6 +1,8 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import EXAMPLE_CONFIG
 from worker.core import config
@@ -114,3 +116,36 @@ def test_whole_numbers_are_accepted_for_fractions(tmp_path: Path) -> None:
     loaded = config.load(write(tmp_path, text))
     assert loaded.max_change_fraction == 1.0 and isinstance(loaded.max_change_fraction, float)
     assert loaded.salesforce.max_api_usage_fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("tiers[0].tag", "tier_enterprise\n"),
+        ("tiers[0].name", "enterprise\n"),
+        ("salesforce.tier_field", "Support_Tier__c\n"),
+        ("salesforce.object", "Account\n"),
+        ("salesforce.fields[0]", "AnnualContractValue__c\n"),
+        ("zendesk.organization_field", "support_tier\n"),
+    ],
+)
+def test_a_trailing_newline_is_not_valid(key: str, value: str) -> None:
+    """Issue 12: `$` matches before a final newline, so `tag: |` block scalars slipped through."""
+    data = yaml.safe_load(BASE)
+    data.setdefault("zendesk", {})["organization_field"] = "support_tier"
+    target: Any = data
+    parts = key.replace("[", ".").replace("]", "").split(".")
+    for part in parts[:-1]:
+        target = target[int(part)] if part.isdigit() else target[part]
+    last = parts[-1]
+    target[int(last) if last.isdigit() else last] = value
+    with pytest.raises(ConfigError) as caught:
+        config.validate(data, "tiers.yaml")
+    assert str(caught.value).startswith(f"tiers.yaml: {key}: "), str(caught.value)
+
+
+def test_block_scalar_tag_with_its_newline_is_refused(tmp_path: Path) -> None:
+    text = BASE.replace("  - {name: starter, title: Starter, tag: tier_starter, salesforce_values: [Starter]}\n",
+                        "  - name: starter\n    title: Starter\n    tag: |\n      tier_starter\n")
+    with pytest.raises(ConfigError, match=r"tiers\[1\]\.tag: 'tier_starter\\n' is not a valid Zendesk tag"):
+        config.load(write(tmp_path, text))

@@ -13,24 +13,35 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from worker.core.conditions import Condition, parse_condition
 from worker.core.errors import ConfigError
 
-_SF_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_TIER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_FIELD_KEY = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_]+$")
+# Patterns validate whole values with fullmatch: `$` would also match before a final newline, which a YAML
+# block scalar (`tag: |`) adds.
+_SF_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_TIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_FIELD_KEY = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_]+")
 # Zendesk stores tags lower-cased and splits them on whitespace, so a tag with capitals or spaces
 # would never read back as written ("About tags", support.zendesk.com). We accept the conservative
 # set of characters that survive unchanged.
-_TAG = re.compile(r"^[a-z0-9_\-:/.]{1,80}$")
+_TAG = re.compile(r"[a-z0-9_\-:/.]{1,80}")
 
 # Scalars are read strictly: YAML's `true` is not the number 1.0 and `"0.5"` is not 0.5; a whole number such
 # as `1` is still a valid float. Text keys refuse numbers and booleans (`salesforce_values: [1]`) instead of
 # guessing how YAML wrote them (`1.10` would read back as "1.1").
 Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=1)]
 Text = Annotated[str, Field(strict=True)]
+
+
+def _field_name(value: str) -> str:
+    if not _SF_FIELD.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Salesforce field API name")
+    return value
+
+
+FieldName = Annotated[Text, AfterValidator(_field_name)]  # per item, so errors name salesforce.fields[i]
 
 
 class _Strict(BaseModel):
@@ -42,24 +53,16 @@ class SalesforceConfig(_Strict):
 
     object: Text = "Account"
     tier_field: Text | None = None
-    fields: tuple[Text, ...] = ()
+    fields: tuple[FieldName, ...] = ()
     where: Text | None = None
     max_api_usage_fraction: Fraction = 0.8
 
     @field_validator("object", "tier_field")
     @classmethod
     def _api_name(cls, value: str | None) -> str | None:
-        if value is not None and not _SF_FIELD.match(value):
+        if value is not None and not _SF_FIELD.fullmatch(value):
             raise ValueError(f"{value!r} is not a Salesforce API name (letters, digits, underscores)")
         return value
-
-    @field_validator("fields")
-    @classmethod
-    def _field_names(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            if not _SF_FIELD.match(value):
-                raise ValueError(f"{value!r} is not a Salesforce field API name")
-        return values
 
     @field_validator("where")
     @classmethod
@@ -78,7 +81,7 @@ class ZendeskConfig(_Strict):
     @field_validator("organization_field")
     @classmethod
     def _key(cls, value: str) -> str:
-        if not _FIELD_KEY.match(value):
+        if not _FIELD_KEY.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a valid organization field key "
                 "(letters, digits and underscores, not only digits)"
@@ -97,14 +100,14 @@ class TierConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _TIER_NAME.match(value):
+        if not _TIER_NAME.fullmatch(value):
             raise ValueError(f"{value!r} must be lowercase letters, digits and underscores")
         return value
 
     @field_validator("tag")
     @classmethod
     def _tag(cls, value: str) -> str:
-        if not _TAG.match(value):
+        if not _TAG.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a valid Zendesk tag: use 1-80 lowercase letters, digits or _ - : / ."
             )
