@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,30 @@ def test_block_scalar_tag_with_its_newline_is_refused(tmp_path: Path) -> None:
                         "  - name: starter\n    title: Starter\n    tag: |\n      tier_starter\n")
     with pytest.raises(ConfigError, match=r"tiers\[1\]\.tag: 'tier_starter\\n' is not a valid Zendesk tag"):
         config.load(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ("Type = 'Customer') OR (Name != ''", "')' at character 18 closes no '('"),
+        ("(Type = 'Customer'", "'(' at character 1 is never closed"),
+        ("Name = 'Acme", "string literal opened at character 8 is not closed"),
+        ("Name = 'it\\'s'", None),
+        ("Name = 'a\\\\') OR (Name != 'b'", "')' at character 13 closes no '('"),
+        ("Type = 'Customer'; DELETE", "without ';'"),
+        ("   ", "non-empty"),
+        ("Type = 'Customer' AND (Name LIKE '%(%' OR Name = ')')", None),
+        ("((Type = 'Customer'))", None),
+    ],
+)
+def test_where_must_be_one_closed_condition(tmp_path: Path, where: str, problem: str | None) -> None:
+    """Issue 11: build_query wraps where in parentheses; an unbalanced one escapes them and widens the scope."""
+    text = BASE.replace("  fields:", f"  where: {json.dumps(where)}\n  fields:")
+    path = write(tmp_path, text)
+    if problem is None:
+        assert config.load(path).salesforce.where == where
+        return
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert str(caught.value).startswith(f"{path}: salesforce.where: "), str(caught.value)
+    assert problem in str(caught.value)

@@ -27,6 +27,7 @@ _FIELD_KEY = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_]+")
 # would never read back as written ("About tags", support.zendesk.com). We accept the conservative
 # set of characters that survive unchanged.
 _TAG = re.compile(r"[a-z0-9_\-:/.]{1,80}")
+_WHERE_EXAMPLE = "\"Type = 'Customer' AND (Industry = 'Retail' OR Strategic__c = true)\""
 
 # Scalars are read strictly: YAML's `true` is not the number 1.0 and `"0.5"` is not 0.5; a whole number such
 # as `1` is still a valid float. Text keys refuse numbers and booleans (`salesforce_values: [1]`) instead of
@@ -42,6 +43,39 @@ def _field_name(value: str) -> str:
 
 
 FieldName = Annotated[Text, AfterValidator(_field_name)]  # per item, so errors name salesforce.fields[i]
+
+
+def _soql_condition_problem(text: str) -> str | None:
+    """Why ``text`` cannot be wrapped as ``(text)`` safely, or None.
+
+    A light tokenizer, not a SOQL parser: string literals are single-quoted with backslash escapes, and the
+    parentheses outside them must balance, so that the condition cannot close the parenthesis tiersync wraps it
+    in and widen the query's scope. Positions are 1-based characters.
+    """
+    opened: list[int] = []
+    literal_start: int | None = None
+    escaped = False
+    for position, char in enumerate(text, start=1):
+        if literal_start is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "'":
+                literal_start = None
+        elif char == "'":
+            literal_start = position
+        elif char == "(":
+            opened.append(position)
+        elif char == ")":
+            if not opened:
+                return f"')' at character {position} closes no '('"
+            opened.pop()
+    if literal_start is not None:
+        return f"the string literal opened at character {literal_start} is not closed"
+    if opened:
+        return f"'(' at character {opened[-1]} is never closed"
+    return None
 
 
 class _Strict(BaseModel):
@@ -69,6 +103,9 @@ class SalesforceConfig(_Strict):
     def _where(cls, value: str | None) -> str | None:
         if value is not None and (not value.strip() or ";" in value):
             raise ValueError("must be a non-empty SOQL condition without ';'")
+        problem = _soql_condition_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(f"{problem}; write one complete condition, e.g. {_WHERE_EXAMPLE}")
         return value
 
 
