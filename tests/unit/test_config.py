@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -7,6 +8,7 @@ import yaml
 
 from tests.conftest import EXAMPLE_CONFIG
 from worker.core import config
+from worker.core.conditions import parse_condition
 from worker.core.errors import ConfigError, ExitCode
 
 BASE = """
@@ -177,3 +179,62 @@ def test_where_must_be_one_closed_condition(tmp_path: Path, where: str, problem:
         config.load(path)
     assert str(caught.value).startswith(f"{path}: salesforce.where: "), str(caught.value)
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        (BASE + "tiers:\n  - {name: gold, title: Gold, tag: tier_gold, salesforce_values: [Gold]}\n", 8, "tiers"),
+        (BASE.replace("  fields:", "  tier_field: Other__c\n  fields:"), 4, "tier_field"),
+        (BASE.replace("title: Starter,", "title: Starter, title: Basic,"), 7, "title"),
+        (BASE + "rules:\n  - {tier: starter, when: {field: Strategic__c, eq: true, eq: false}}\n", 9, "eq"),
+    ],
+)
+def test_duplicate_keys_are_refused_with_their_line(tmp_path: Path, text: str, line: int, key: str) -> None:
+    """Issue 13: the last duplicate used to win silently."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert str(caught.value).startswith(f"{path}: line {line}, "), str(caught.value)
+    assert f"duplicate key {key!r}" in str(caught.value)
+    assert caught.value.exit_code == ExitCode.CONFIG
+
+
+_LAUGHS = "".join(f"\n      l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else 'lol'}]" for i in range(10))
+BILLION_LAUGHS = BASE + "rules:\n  - tier: starter\n    when:\n      field: Strategic__c\n      eq: true" + _LAUGHS + "\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BASE + "x: &a {field: Strategic__c, eq: true}\n",
+        BASE + "rules:\n  - tier: starter\n    when: &cond {field: Strategic__c, eq: true}\n"
+               "  - tier: enterprise\n    when: *cond\n",
+        BILLION_LAUGHS,
+    ],
+)
+def test_anchors_and_aliases_are_refused(tmp_path: Path, text: str) -> None:
+    """Issue 14: nested aliases ("billion laughs") took gigabytes before validation even started."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert re.match(rf"{re.escape(str(path))}: line \d+, column \d+: anchors and aliases are not allowed", str(caught.value))
+
+
+@pytest.mark.parametrize("text", [
+    BASE + "x: " + "[" * 3000 + "]" * 3000 + "\n",
+    BASE + "x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+    BASE + "x:\n" + "".join("  " * i + "- \n" for i in range(1, 200)) + "\n",
+])
+def test_deep_nesting_is_a_config_error_not_a_recursion_error(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=r"line \d+, column \d+: nested more than 50 levels deep"):
+        config.load(path)
+
+
+def test_deeply_nested_condition_is_refused_without_recursion() -> None:
+    node: dict[str, Any] = {"field": "Strategic__c", "eq": True}
+    for _ in range(3000):
+        node = {"not": node}
+    with pytest.raises(ValueError, match=r"nested more than \d+ levels"):
+        parse_condition(node, "rules[0].when")

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from worker.core.conditions import Condition, parse_condition
 from worker.core.errors import ConfigError
+from worker.core.yamlload import load_yaml
 
 # Patterns validate whole values with fullmatch: `$` would also match before a final newline, which a YAML
 # block scalar (`tag: |`) adds.
@@ -344,10 +345,16 @@ def load(path: str | Path) -> TierConfigFile:
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{shown}: {where}: {problem}", hint="fix the YAML syntax") from None
+        where, problem, hint = _yaml_problem(exc, text)
+        raise ConfigError(f"{shown}: {where}: {problem}", hint=hint) from None
     return validate(data, shown)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, str, str]:
+    """Where, what and the fix, for a YAML error."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+    problem = getattr(exc, "problem", None) or "invalid YAML"
+    return where, str(problem), getattr(exc, "hint", "fix the YAML syntax")
