@@ -238,3 +238,27 @@ def test_deeply_nested_condition_is_refused_without_recursion() -> None:
         node = {"not": node}
     with pytest.raises(ValueError, match=r"nested more than \d+ levels"):
         parse_condition(node, "rules[0].when")
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (BASE.encode("latin-1") + "# caf\xe9\n".encode("latin-1"), "is not UTF-8"),
+        (BASE.encode() + b"x: \x00\n", "not allowed in YAML"),
+    ],
+)
+def test_undecodable_tier_file_is_a_config_error(tmp_path: Path, data: bytes, problem: str) -> None:
+    """Issue 15a: a Latin-1 tier file ended in exit 1 (UnicodeDecodeError)."""
+    path = tmp_path / "tiers.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert str(caught.value).startswith(f"{path}: "), str(caught.value)
+    assert problem in str(caught.value)
+    assert caught.value.exit_code == ExitCode.CONFIG
+
+
+def test_unreadable_tier_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r": cannot read: ") as caught:
+        config.load(tmp_path)  # a directory: IsADirectoryError, like a permission error an OSError
+    assert caught.value.exit_code == ExitCode.CONFIG and caught.value.hint

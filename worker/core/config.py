@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yaml.reader import ReaderError
 
 from worker.core.conditions import Condition, parse_condition
 from worker.core.errors import ConfigError
@@ -338,12 +339,19 @@ def load(path: str | Path) -> TierConfigFile:
     """
     shown = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{shown}: file not found",
                           hint="set TIERSYNC_CONFIG to your tier file, or copy config/tiers.yaml") from None
     except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror}",
+                          hint="check the path and that tiersync may read the file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{shown}: line {line}: is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                          hint="save the tier file as UTF-8") from None
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
@@ -354,6 +362,10 @@ def load(path: str | Path) -> TierConfigFile:
 
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, str, str]:
     """Where, what and the fix, for a YAML error."""
+    if isinstance(exc, ReaderError):  # a control character; it carries a position, not a line
+        line = text[: exc.position].count("\n") + 1
+        shown = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        return f"line {line}", f"character {shown} is not allowed in YAML", "remove the control character"
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
     problem = getattr(exc, "problem", None) or "invalid YAML"
