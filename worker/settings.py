@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError
@@ -52,13 +53,15 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     slack_webhook_url: SecretStr | None = None
 
-    tiersync_http_timeout: float = Field(default=30.0, gt=0)
+    # Every number is finite and bounded: 1e10 or inf would reach socket timeouts and sleeps (README.md lists
+    # the ranges; _ALLOWED below words them for error messages).
+    tiersync_http_timeout: float = Field(default=30.0, gt=0, le=600, allow_inf_nan=False)
     """Read timeout of every HTTP request, seconds (connect timeout is a third of it)."""
     tiersync_max_attempts: int = Field(default=5, ge=1, le=20)
     """Attempts per request for retryable failures (timeouts, 5xx, 429)."""
-    tiersync_max_retry_wait: float = Field(default=60.0, ge=0)
+    tiersync_max_retry_wait: float = Field(default=60.0, ge=0, le=3600, allow_inf_nan=False)
     """Longest Retry-After honoured in-process; a longer one ends the run as rate limited."""
-    tiersync_job_timeout: float = Field(default=600.0, gt=0)
+    tiersync_job_timeout: float = Field(default=600.0, gt=0, le=86400, allow_inf_nan=False)
     """Longest wait for one Zendesk update_many job to finish, seconds."""
 
     def model_post_init(self, _context: object) -> None:
@@ -134,16 +137,33 @@ def _require_https(name: str, url: str) -> SplitResult:
     return parts
 
 
+_ALLOWED = {
+    "tiersync_http_timeout": "a number of seconds greater than 0 and at most 600",
+    "tiersync_max_attempts": "a whole number from 1 to 20",
+    "tiersync_max_retry_wait": "a number of seconds from 0 to 3600",
+    "tiersync_job_timeout": "a number of seconds greater than 0 and at most 86400",
+}
+
+
 def load_settings() -> Settings:
     """Read settings from the environment.
 
     Raises:
-        ConfigError: a variable has a value of the wrong type (e.g. a non-numeric timeout).
+        ConfigError: a variable has a value of the wrong type or out of range (e.g. a timeout of ``inf``).
 
     """
     try:
         return Settings()
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = str(error["loc"][0]).upper() if error["loc"] else "environment"
-        raise ConfigError(f"{name}: {error['msg']}", hint="fix the environment variable or .env") from None
+        raise _variable_error(dict(exc.errors()[0])) from None
+
+
+def _variable_error(error: dict[str, Any]) -> ConfigError:
+    """A ConfigError naming the variable of a validation error; secret values are never shown."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    name = field.upper() or "environment"
+    if field in _ALLOWED:
+        return ConfigError(f"{name}={error['input']!r}: must be {_ALLOWED[field]}",
+                           hint=f"set {name} to a value in that range, or unset it for the default")
+    problem = str(error["msg"]).removeprefix("Value error, ")
+    return ConfigError(f"{name}: {problem}", hint="fix the environment variable or .env")
