@@ -156,6 +156,17 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         raise _variable_error(dict(exc.errors()[0])) from None
+    except UnicodeDecodeError as exc:  # only the .env file is decoded here
+        raise ConfigError(f"{_env_file()}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+                          hint="save the .env file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{_env_file()}: cannot read: {exc.strerror}",
+                          hint="make the .env file readable, or remove it and set the variables in the environment",
+                          ) from None
+
+
+def _env_file() -> Path:
+    return Path.cwd() / str(Settings.model_config.get("env_file") or ".env")
 
 
 def _variable_error(error: dict[str, Any]) -> ConfigError:

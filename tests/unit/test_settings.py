@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from worker.core.errors import ConfigError, ExitCode
@@ -52,3 +54,15 @@ def test_numbers_at_the_limits_are_accepted(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.setenv(variable, value)
     settings = load_settings()
     assert (settings.tiersync_http_timeout, settings.tiersync_max_retry_wait) == (600, 3600)
+
+
+# --- issue 15b: a .env that is not UTF-8 --------------------------------------------------------------
+
+
+def test_non_utf8_env_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes("ZENDESK_EMAIL=jos\xe9@acme.test\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert caught.value.exit_code == ExitCode.CONFIG
+    assert str(tmp_path / ".env") in caught.value.message and "UTF-8" in caught.value.message
+    assert "UTF-8" in caught.value.hint
