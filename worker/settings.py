@@ -7,6 +7,7 @@ variables to set, before any API call.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,7 @@ class Settings(BaseSettings):
             _require_https("SALESFORCE_INSTANCE_URL", self.salesforce_instance_url)
             return SalesforceAuth.ACCESS_TOKEN
         if self.salesforce_username and self.salesforce_consumer_key and self.salesforce_private_key_file:
-            if not self.salesforce_private_key_file.is_file():
-                raise ConfigError(f"SALESFORCE_PRIVATE_KEY_FILE: {self.salesforce_private_key_file} is not a file",
-                                  hint="point it at the PEM private key of the connected app's certificate")
+            _check_private_key(self.salesforce_private_key_file)
             return SalesforceAuth.JWT
         if self.salesforce_username and self.salesforce_password and self.salesforce_security_token:
             if self.salesforce_instance_url:  # sign in at the org's own URL (My Domain, or a test server)
@@ -127,6 +126,47 @@ class Settings(BaseSettings):
         """Validate every service setting at once (raises the first ConfigError)."""
         self.salesforce_auth()
         self.zendesk_netloc()
+
+
+_KEY_HINT = ("point SALESFORCE_PRIVATE_KEY_FILE at the unencrypted PEM RSA private key of the connected app's "
+             "certificate (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)")
+_PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")
+
+
+def _check_private_key(path: Path) -> None:
+    """Check that ``path`` holds a PEM RSA private key that the JWT bearer flow can sign with (RS256).
+
+    The key is loaded with ``cryptography``, as PyJWT will load it; messages never show the file's content.
+
+    Raises:
+        ConfigError: naming SALESFORCE_PRIVATE_KEY_FILE.
+
+    """
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(f"SALESFORCE_PRIVATE_KEY_FILE: {path} {problem}", hint=_KEY_HINT)
+
+    if not path.is_file():
+        raise fail("is not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"SALESFORCE_PRIVATE_KEY_FILE: cannot read {path}: {exc.strerror}",
+                          hint="make the key file readable by the user tiersync runs as") from None
+    if not _PEM_PRIVATE_KEY.search(data):
+        raise fail("is not a PEM private key (no '-----BEGIN ... PRIVATE KEY-----' line)")
+    # cryptography comes with PyJWT[crypto], which simple-salesforce requires; imported here, in JWT mode only.
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(data, password=None)
+    except TypeError:
+        raise fail("is encrypted with a passphrase; tiersync needs the key without one") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise fail("cannot be read as a private key (damaged or not PEM)") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise fail("is not an RSA key; Salesforce's JWT bearer flow signs with RS256")
 
 
 def _require_https(name: str, url: str) -> SplitResult:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from worker.core.errors import ConfigError, ExitCode
-from worker.settings import load_settings
+from worker.settings import SalesforceAuth, Settings, load_settings
 
 SECRET = "hunter2-canary"
 
@@ -66,3 +68,76 @@ def test_non_utf8_env_file_is_a_config_error(tmp_path: Path) -> None:
     assert caught.value.exit_code == ExitCode.CONFIG
     assert str(tmp_path / ".env") in caught.value.message and "UTF-8" in caught.value.message
     assert "UTF-8" in caught.value.hint
+
+
+# --- issue 15e: the JWT key file ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rsa_pem() -> bytes:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def jwt_settings(key_file: Path) -> Settings:
+    return Settings(_env_file=None, salesforce_username="ops@acme.test", salesforce_consumer_key="3MVG-key",
+                    salesforce_private_key_file=key_file)
+
+
+def test_an_rsa_pem_key_selects_jwt(tmp_path: Path, rsa_pem: bytes) -> None:
+    (tmp_path / "key.pem").write_bytes(rsa_pem)
+    assert jwt_settings(tmp_path / "key.pem").salesforce_auth() is SalesforceAuth.JWT
+
+
+def _encrypted(rsa_pem: bytes) -> bytes:
+    key = serialization.load_pem_private_key(rsa_pem, password=None)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.BestAvailableEncryption(b"passphrase"))
+
+
+def _ec_key() -> bytes:
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def _public(rsa_pem: bytes) -> bytes:
+    return serialization.load_pem_private_key(rsa_pem, password=None).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (lambda pem: b"not a key at all\n", "is not a PEM private key"),
+        (lambda pem: b"\xff\xfe\x00binary", "is not a PEM private key"),
+        (_public, "is not a PEM private key"),
+        (lambda pem: pem.replace(pem[100:140], b"A" * 40), "cannot be read as a private key"),
+        (_encrypted, "is encrypted"),
+        (lambda pem: _ec_key(), "is not an RSA key"),
+    ],
+)
+def test_a_key_file_that_is_not_an_rsa_pem_private_key_is_a_config_error(tmp_path: Path, rsa_pem: bytes,
+                                                                          content, problem: str) -> None:
+    key_file = tmp_path / "key.pem"
+    data = content(rsa_pem)
+    key_file.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        jwt_settings(key_file).salesforce_auth()
+    assert caught.value.exit_code == ExitCode.CONFIG
+    assert caught.value.message.startswith("SALESFORCE_PRIVATE_KEY_FILE: "), caught.value.message
+    assert problem in caught.value.message and caught.value.hint
+    assert "MII" not in str(caught.value)  # no key material (base64 DER starts with MII)
+
+
+def test_an_unreadable_key_file_is_a_config_error(tmp_path: Path, rsa_pem: bytes,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    key_file = tmp_path / "key.pem"
+    key_file.write_bytes(rsa_pem)
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(ConfigError, match=r"^SALESFORCE_PRIVATE_KEY_FILE: cannot read .*Permission denied"):
+        jwt_settings(key_file).salesforce_auth()
