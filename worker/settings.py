@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.core.errors import ConfigError
@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     """Longest Retry-After honoured in-process; a longer one ends the run as rate limited."""
     tiersync_job_timeout: float = Field(default=600.0, gt=0, le=86400, allow_inf_nan=False)
     """Longest wait for one Zendesk update_many job to finish, seconds."""
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Parse REDIS_URL now, as redis-py will, so that a malformed one is exit 2, not a crash later."""
+        url = value.get_secret_value().strip() if value is not None else ""
+        if not url:
+            return None
+        register_secret(urlsplit(url).password)  # before any message could quote it
+        problem = redis_url_problem(url)
+        if problem:
+            raise ValueError(problem)  # the message never contains the URL: it may hold a password
+        return SecretStr(url)
 
     def model_post_init(self, _context: object) -> None:
         """Register every secret value for redaction."""
@@ -126,6 +139,41 @@ class Settings(BaseSettings):
         """Validate every service setting at once (raises the first ConfigError)."""
         self.salesforce_auth()
         self.zendesk_netloc()
+
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_REDIS_DB = re.compile(r"/?[0-9]*/?")
+
+
+def redis_url_problem(url: str) -> str | None:
+    """What is wrong with a Redis URL, or None; the answer never quotes the URL (it may hold a password)."""
+    if not url.startswith(_REDIS_SCHEMES):
+        return "must start with redis://, rediss:// or unix:// (e.g. redis://127.0.0.1:6379/0)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        return "has a port that is not a number from 0 to 65535, or a malformed host"
+    if parts.scheme == "unix":
+        return None if parts.path else "a unix:// URL needs a socket path, e.g. unix:///run/redis/redis.sock"
+    if not parts.hostname:
+        return "has no host, e.g. redis://127.0.0.1:6379/0"
+    if not _REDIS_DB.fullmatch(parts.path):
+        return "has a database that is not a number, e.g. redis://127.0.0.1:6379/0"
+    return _redis_options_problem(url)
+
+
+def _redis_options_problem(url: str) -> str | None:
+    """Build (without connecting) the connection open_store's client would make, to check ``?options``."""
+    import redis  # only when REDIS_URL is set
+
+    try:
+        redis.ConnectionPool.from_url(url).make_connection()
+    except ValueError as exc:  # "Invalid value for 'socket_timeout' in connection URL."
+        return str(exc)
+    except TypeError as exc:  # "... got an unexpected keyword argument 'foo'"
+        return f"has an option redis does not know: {str(exc).rsplit(' ', 1)[-1]}"
+    return None
 
 
 _KEY_HINT = ("point SALESFORCE_PRIVATE_KEY_FILE at the unencrypted PEM RSA private key of the connected app's "

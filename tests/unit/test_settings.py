@@ -24,6 +24,38 @@ def config_error(monkeypatch: pytest.MonkeyPatch, **env: str) -> ConfigError:
     return caught.value
 
 
+# --- issue 15c: REDIS_URL is parsed at load -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("redis//x", "must start with redis://, rediss:// or unix://"),
+        ("http://x", "must start with redis://, rediss:// or unix://"),
+        (f"redis://:{SECRET}@x:port", "port"),
+        (f"redis://:{SECRET}@x:70000", "port"),
+        (f"redis://:{SECRET}@x:6379/zero", "database"),
+        (f"redis://:{SECRET}@:6379", "no host"),
+        ("unix://", "socket path"),
+        (f"redis://:{SECRET}@x:6379/0?socket_timeout=soon", "socket_timeout"),
+        (f"redis://:{SECRET}@x:6379/0?sockettimeout=5", "option redis does not know: 'sockettimeout'"),
+    ],
+)
+def test_malformed_redis_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch, url: str, problem: str) -> None:
+    error = config_error(monkeypatch, REDIS_URL=url)
+    assert error.message.startswith("REDIS_URL: "), error.message
+    assert problem in error.message
+    assert SECRET not in str(error)
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", f"rediss://user:{SECRET}@cache.internal:6380",
+                                 "unix:///run/redis.sock", "redis://localhost"])
+def test_valid_redis_urls_load(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("REDIS_URL", url)
+    settings = load_settings()
+    assert settings.redis_url is not None and settings.redis_url.get_secret_value() == url
+
+
 # --- issue 15d: numeric variables are bounded ---------------------------------------------------------
 
 
