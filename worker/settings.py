@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.core.errors import ConfigError
@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     """Longest Retry-After honoured in-process; a longer one ends the run as rate limited."""
     tiersync_job_timeout: float = Field(default=600.0, gt=0, le=86400, allow_inf_nan=False)
     """Longest wait for one Zendesk update_many job to finish, seconds."""
+
+    @field_validator("zendesk_url", "salesforce_instance_url", "slack_webhook_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | SecretStr | None, info: ValidationInfo) -> str | SecretStr | None:
+        """Refuse ``https://user:password@host``: the URL is printed, logged and names state files.
+
+        Any ``@`` is refused, not only one in the host part: none of these URLs has a path that needs one,
+        and a password containing ``/`` would otherwise move the rest of it into the path.
+        """
+        url = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if url is not None and "@" in url:
+            instead = _CREDENTIAL_VARIABLES.get(str(info.field_name))
+            raise ValueError("must not contain a user name or password" +
+                             (f"; put credentials in {instead}" if instead else ""))
+        return value
 
     @field_validator("redis_url")
     @classmethod
@@ -141,6 +156,11 @@ class Settings(BaseSettings):
         self.zendesk_netloc()
 
 
+_CREDENTIAL_VARIABLES = {
+    "zendesk_url": "ZENDESK_EMAIL + ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN",
+    "salesforce_instance_url": "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME + SALESFORCE_PASSWORD + "
+                               "SALESFORCE_SECURITY_TOKEN",
+}
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _REDIS_DB = re.compile(r"/?[0-9]*/?")
 
@@ -232,6 +252,13 @@ _ALLOWED = {
     "tiersync_job_timeout": "a number of seconds greater than 0 and at most 86400",
 }
 
+_FIX = {
+    "zendesk_url": "set ZENDESK_URL to the bare account URL, e.g. https://acme.zendesk.com",
+    "salesforce_instance_url": "set SALESFORCE_INSTANCE_URL to the org's URL, e.g. https://acme.my.salesforce.com",
+    "slack_webhook_url": "set SLACK_WEBHOOK_URL to the webhook URL Slack gave you",
+    "redis_url": "use redis://[:password@]host[:port][/db], rediss://... for TLS, or unix:///path/to/redis.sock",
+}
+
 
 def load_settings() -> Settings:
     """Read settings from the environment.
@@ -265,4 +292,5 @@ def _variable_error(error: dict[str, Any]) -> ConfigError:
         return ConfigError(f"{name}={error['input']!r}: must be {_ALLOWED[field]}",
                            hint=f"set {name} to a value in that range, or unset it for the default")
     problem = str(error["msg"]).removeprefix("Value error, ")
-    return ConfigError(f"{name}: {problem}", hint="fix the environment variable or .env")
+    return ConfigError(f"{name}: {problem}", hint=_FIX.get(field, "fix the environment variable or .env"))
+

@@ -24,6 +24,30 @@ def config_error(monkeypatch: pytest.MonkeyPatch, **env: str) -> ConfigError:
     return caught.value
 
 
+# --- issue 9: no credentials inside URLs --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variable", ["ZENDESK_URL", "SALESFORCE_INSTANCE_URL", "SLACK_WEBHOOK_URL"])
+@pytest.mark.parametrize("userinfo", [f"bob:{SECRET}@", "bob@", f":{SECRET}@"])
+def test_user_info_in_a_url_is_refused_without_echoing_it(monkeypatch: pytest.MonkeyPatch, variable: str,
+                                                          userinfo: str) -> None:
+    error = config_error(monkeypatch, **{variable: f"https://{userinfo}acme.example.com"})
+    text = str(error)
+    assert text.startswith(f"{variable}: must not contain a user name or password"), text
+    assert SECRET not in text and "bob" not in text
+
+
+def test_zendesk_user_info_hint_names_the_credential_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    error = config_error(monkeypatch, ZENDESK_URL=f"https://bob:{SECRET}@acme.zendesk.com")
+    assert "ZENDESK_EMAIL" in str(error) and "ZENDESK_API_TOKEN" in str(error)
+
+
+def test_redis_url_may_carry_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", f"redis://:{SECRET}@127.0.0.1:6379/0")
+    settings = load_settings()
+    assert settings.redis_url is not None and SECRET in settings.redis_url.get_secret_value()
+
+
 # --- issue 15c: REDIS_URL is parsed at load -----------------------------------------------------------
 
 
