@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,6 +79,16 @@ class Settings(BaseSettings):
             raise ValueError("must not contain a user name or password" +
                              (f"; put credentials in {instead}" if instead else ""))
         return value
+
+    @field_validator("zendesk_url", "salesforce_instance_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        """One spelling of each endpoint for every later user (clients, state namespace, messages).
+
+        Runs after _no_credentials_in_url (validators run in the order they are defined), so user-info is
+        refused, never silently dropped.
+        """
+        return normalise_url(value) if value is not None else None
 
     @field_validator("redis_url")
     @classmethod
@@ -161,6 +171,30 @@ _CREDENTIAL_VARIABLES = {
     "salesforce_instance_url": "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME + SALESFORCE_PASSWORD + "
                                "SALESFORCE_SECURITY_TOKEN",
 }
+def normalise_url(url: str) -> str:
+    """``url`` without surrounding whitespace, with a lower-case scheme and host, no default port, no trailing ``/``.
+
+    requests lower-cases the host it sends, so ``https://Acme.zendesk.com`` would otherwise not match the URLs
+    zenpy builds. Text that is not an absolute URL comes back stripped, for :meth:`Settings.check` to report.
+
+    Raises:
+        ValueError: the port is not a number from 0 to 65535, or the host is malformed (``[::1``).
+
+    """
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError("is not a valid URL: check the host and the port (a number from 0 to 65535)") from None
+    if not parts.scheme or not parts.hostname:
+        return text
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # urlsplit lower-cases both
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, parts.fragment))
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _REDIS_DB = re.compile(r"/?[0-9]*/?")
 

@@ -24,6 +24,47 @@ def config_error(monkeypatch: pytest.MonkeyPatch, **env: str) -> ConfigError:
     return caught.value
 
 
+# --- issue 6: URLs are normalised once, at load -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("https://Acme.Zendesk.com", "https://acme.zendesk.com"),
+        ("  HTTPS://ACME.zendesk.com:443/  ", "https://acme.zendesk.com"),
+        ("https://acme.zendesk.com/", "https://acme.zendesk.com"),
+        ("https://127.0.0.1:8443", "https://127.0.0.1:8443"),
+        ("https://LocalHost:8443/", "https://localhost:8443"),
+        ("https://[::1]:8443", "https://[::1]:8443"),
+    ],
+)
+def test_url_variables_are_normalised(monkeypatch: pytest.MonkeyPatch, raw: str, normalised: str) -> None:
+    monkeypatch.setenv("ZENDESK_URL", raw)
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", raw)
+    settings = load_settings()
+    assert settings.zendesk_url == normalised
+    assert settings.salesforce_instance_url == normalised
+
+
+def test_zendesk_netloc_is_lower_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZENDESK_URL", "https://Acme.zendesk.com")
+    monkeypatch.setenv("ZENDESK_OAUTH_TOKEN", "t")
+    assert load_settings().zendesk_netloc() == "acme.zendesk.com"
+
+
+@pytest.mark.parametrize("url", ["http://acme.zendesk.com", "acme.zendesk.com", "ftp://Acme.zendesk.com"])
+def test_non_https_urls_keep_their_message(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    error = config_error(monkeypatch, ZENDESK_URL=url, SALESFORCE_INSTANCE_URL="https://acme.my.salesforce.com",
+                         SALESFORCE_ACCESS_TOKEN="t", ZENDESK_OAUTH_TOKEN="t")
+    assert "ZENDESK_URL=" in error.message and "is not an https:// URL" in error.message
+
+
+@pytest.mark.parametrize("url", ["https://acme.zendesk.com:abc", "https://acme.zendesk.com:99999", "https://[::1"])
+def test_malformed_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    error = config_error(monkeypatch, ZENDESK_URL=url)
+    assert error.message.startswith("ZENDESK_URL: ")
+
+
 # --- issue 9: no credentials inside URLs --------------------------------------------------------------
 
 
