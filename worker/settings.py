@@ -90,6 +90,26 @@ class Settings(BaseSettings):
         """
         return normalise_url(value) if value is not None else None
 
+    @field_validator("salesforce_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        """A host prefix: it becomes ``https://<domain>.salesforce.com``, where the password is sent."""
+        domain = value.strip().lower()
+        if not _DOMAIN.fullmatch(domain):
+            raise ValueError("must be login, test or a My Domain prefix such as acme.my "
+                             "(letters, digits, '-' and '.')")
+        if domain.endswith(".salesforce.com"):
+            raise ValueError("is the prefix only: write it without .salesforce.com (e.g. acme.my)")
+        return domain
+
+    @field_validator("salesforce_api_version")
+    @classmethod
+    def _api_version(cls, value: str) -> str:
+        version = value.strip()
+        if not _API_VERSION.fullmatch(version):
+            raise ValueError("must be a REST API version such as 59.0 (no leading v)")
+        return version
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -195,6 +215,8 @@ def normalise_url(url: str) -> str:
 
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+_API_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _REDIS_DB = re.compile(r"/?[0-9]*/?")
 
@@ -290,6 +312,8 @@ _FIX = {
     "zendesk_url": "set ZENDESK_URL to the bare account URL, e.g. https://acme.zendesk.com",
     "salesforce_instance_url": "set SALESFORCE_INSTANCE_URL to the org's URL, e.g. https://acme.my.salesforce.com",
     "slack_webhook_url": "set SLACK_WEBHOOK_URL to the webhook URL Slack gave you",
+    "salesforce_domain": "set SALESFORCE_DOMAIN to login, test or your My Domain prefix, or unset it",
+    "salesforce_api_version": "set SALESFORCE_API_VERSION to e.g. 59.0, or unset it for the default",
     "redis_url": "use redis://[:password@]host[:port][/db], rediss://... for TLS, or unix:///path/to/redis.sock",
 }
 

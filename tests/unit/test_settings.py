@@ -238,3 +238,33 @@ def test_an_unreadable_key_file_is_a_config_error(tmp_path: Path, rsa_pem: bytes
     monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(ConfigError, match=r"^SALESFORCE_PRIVATE_KEY_FILE: cannot read .*Permission denied"):
         jwt_settings(key_file).salesforce_auth()
+
+
+# --- siblings: the other Salesforce endpoint variables -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("domain", "problem"),
+    [
+        ("evil.example/x?", "letters, digits"),
+        ("https://acme.my.salesforce.com", "letters, digits"),
+        ("acme.my.salesforce.com", "without .salesforce.com"),
+        (f"bob:{SECRET}@acme.my", "letters, digits"),
+    ],
+)
+def test_salesforce_domain_is_a_host_prefix(monkeypatch: pytest.MonkeyPatch, domain: str, problem: str) -> None:
+    """SALESFORCE_DOMAIN is put into https://<domain>.salesforce.com: anything else sends the password elsewhere."""
+    error = config_error(monkeypatch, SALESFORCE_DOMAIN=domain)
+    assert error.message.startswith("SALESFORCE_DOMAIN: ") and problem in error.message
+    assert SECRET not in str(error)
+
+
+def test_salesforce_domain_is_lower_cased(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALESFORCE_DOMAIN", " Acme.My ")
+    assert load_settings().salesforce_domain == "acme.my"
+
+
+@pytest.mark.parametrize("version", ["v59.0", "59", "latest", "59.0.1"])
+def test_salesforce_api_version_is_a_number(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    error = config_error(monkeypatch, SALESFORCE_API_VERSION=version)
+    assert error.message.startswith("SALESFORCE_API_VERSION: ") and "such as 59.0" in error.message
