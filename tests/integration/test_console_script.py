@@ -46,3 +46,10 @@ def test_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines()[0].startswith("error: tiers.yaml: tiers: ")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("accounts", ["-5", "0", "100001"])
+def test_demo_refuses_a_nonsense_account_count(tmp_path: Path, accounts: str) -> None:
+    result = tiersync("demo", "--accounts", accounts, cwd=tmp_path, extra={"PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--accounts" in result.stderr and "Traceback" not in result.stderr
