@@ -314,7 +314,7 @@ _FIX = {
     "slack_webhook_url": "set SLACK_WEBHOOK_URL to the webhook URL Slack gave you",
     "salesforce_domain": "set SALESFORCE_DOMAIN to login, test or your My Domain prefix, or unset it",
     "salesforce_api_version": "set SALESFORCE_API_VERSION to e.g. 59.0, or unset it for the default",
-    "redis_url": "use redis://[:password@]host[:port][/db], rediss://... for TLS, or unix:///path/to/redis.sock",
+    "redis_url": "use redis://:password@host:port/db (rediss:// for TLS), or unix:///path/to/redis.sock",
 }
 
 
