@@ -158,7 +158,7 @@ def doctor() -> None:
 
 
 @app.command()
-def demo(accounts: Annotated[int, typer.Option(help="Accounts to seed in the sandbox.")] = 200,
+def demo(accounts: Annotated[int, typer.Option(min=1, max=100_000, help="Accounts to seed in the sandbox.")] = 200,
          as_json: JsonOption = False, limit: LimitOption = 10) -> None:
     """Run a full sync against the built-in sandbox (no credentials needed), then a second run."""
     from worker.demo import run_demo

@@ -245,3 +245,16 @@ def test_a_users_own_zenpy_override_is_left_alone(monkeypatch) -> None:
     monkeypatch.setenv("ZENPY_FORCE_NETLOC", "proxy.internal:9000")
     _zenpy_host("acme.zendesk.com")
     assert os.environ["ZENPY_FORCE_NETLOC"] == "proxy.internal:9000"
+
+
+@responses.activate
+def test_zendesk_url_with_capitals_reaches_zenpy_lower_cased() -> None:
+    """Issue 6: requests lower-cases the host, and zenpy then failed to recognise its own responses."""
+    responses.get(f"{BASE}/users/me.json", json={"user": {"id": 1, "role": "admin", "email": "a@acme.test"}})
+    responses.get(f"{BASE}/organizations.json", json={
+        "organizations": [{"id": 7, "name": "A", "external_id": "x", "organization_fields": {}}],
+        "meta": {"has_more": False, "after_cursor": None}, "links": {"next": None}})
+    settings = Settings(_env_file=None, zendesk_url=" HTTPS://Acme.Zendesk.com:443/ ", zendesk_oauth_token="t")
+    zd = ZendeskClient(connect(settings, ServiceSession("zendesk")), "support_tier")
+    zd.require_admin()
+    assert [o.id for o in zd.all_organizations()] == [7]

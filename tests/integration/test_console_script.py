@@ -46,3 +46,31 @@ def test_config_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines()[0].startswith("error: tiers.yaml: tiers: ")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("accounts", ["-5", "0", "100001"])
+def test_demo_refuses_a_nonsense_account_count(tmp_path: Path, accounts: str) -> None:
+    result = tiersync("demo", "--accounts", accounts, cwd=tmp_path, extra={"PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "--accounts" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "dotenv", "named"),
+    [
+        ("doctor", {"ZENDESK_URL": "https://bob:hunter2-canary@acme.zendesk.com"}, None, "ZENDESK_URL"),
+        ("sync", {"ZENDESK_URL": "https://bob:hunter2-canary@acme.zendesk.com"}, None, "ZENDESK_URL"),
+        ("sync", {"REDIS_URL": "http://:hunter2-canary@cache:6379"}, None, "REDIS_URL"),
+        ("sync", {"TIERSYNC_HTTP_TIMEOUT": "inf"}, None, "TIERSYNC_HTTP_TIMEOUT"),
+        ("run", {}, "ZENDESK_EMAIL=jos\xe9@acme.test\n".encode("latin-1"), ".env"),
+    ],
+)
+def test_bad_environment_is_exit_2_and_never_shows_a_secret(tmp_path: Path, command: str, env: dict[str, str],
+                                                           dotenv: bytes | None, named: str) -> None:
+    if dotenv is not None:
+        (tmp_path / ".env").write_bytes(dotenv)
+    result = tiersync(command, cwd=tmp_path, extra={"PYTHONPATH": str(ROOT)} | env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert named in output and "fix" in output
+    assert "hunter2" not in output and "Traceback" not in output and "internal error" not in output

@@ -1,9 +1,14 @@
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import EXAMPLE_CONFIG
 from worker.core import config
+from worker.core.conditions import parse_condition
 from worker.core.errors import ConfigError, ExitCode
 
 BASE = """
@@ -61,6 +66,22 @@ def test_demo_config_is_the_example_config() -> None:
         ("salesforce: {}\ntiers: []\n", "tiers", "at least 1"),
         ("- just\n- a list\n", "(top level)", "must be a mapping"),
         (BASE.replace("  tier_field: Support_Tier__c\n", ""), "salesforce.tier_field", "or define rules"),
+        # issue 7: numbers must be numbers; true is not 1.0 and "0.5" is not 0.5
+        (BASE + "max_change_fraction: true\n", "max_change_fraction", "must be a number"),
+        (BASE + "max_change_fraction: '0.5'\n", "max_change_fraction", "must be a number"),
+        (BASE + "max_change_fraction: .nan\n", "max_change_fraction", "finite number"),
+        (BASE.replace("  fields:", "  max_api_usage_fraction: yes\n  fields:"), "salesforce.max_api_usage_fraction",
+         "must be a number"),
+        (BASE.replace("  fields:", "  max_api_usage_fraction: '0.8'\n  fields:"),
+         "salesforce.max_api_usage_fraction", "must be a number"),
+        (BASE.replace("salesforce_values: [Starter]", "salesforce_values: [1]"), "tiers[1].salesforce_values[0]",
+         "quote it"),
+        (BASE.replace("title: Starter", "title: 123"), "tiers[1].title", "quote it"),
+        (BASE.replace("tag: tier_starter", "tag: 5"), "tiers[1].tag", "quote it"),
+        (BASE + "rules:\n  - {tier: starter, when: {field: AnnualContractValue__c, gte: .nan}}\n",
+         "rules[0].when.gte", "finite number"),
+        (BASE + "rules:\n  - {tier: starter, when: {field: AnnualContractValue__c, eq: .inf}}\n",
+         "rules[0].when.eq", "finite number"),
     ],
 )
 def test_invalid_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
@@ -91,3 +112,153 @@ def test_fingerprint_changes_with_mapping_only(tmp_path: Path) -> None:
     retitled = config.load(write(tmp_path, BASE.replace("title: Starter", "title: Starter plan")))
     assert first.fingerprint == same.fingerprint == retitled.fingerprint
     assert first.fingerprint != other.fingerprint
+
+
+def test_whole_numbers_are_accepted_for_fractions(tmp_path: Path) -> None:
+    text = BASE.replace("  fields:", "  max_api_usage_fraction: 1\n  fields:") + "max_change_fraction: 1\n"
+    loaded = config.load(write(tmp_path, text))
+    assert loaded.max_change_fraction == 1.0 and isinstance(loaded.max_change_fraction, float)
+    assert loaded.salesforce.max_api_usage_fraction == 1.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("tiers[0].tag", "tier_enterprise\n"),
+        ("tiers[0].name", "enterprise\n"),
+        ("salesforce.tier_field", "Support_Tier__c\n"),
+        ("salesforce.object", "Account\n"),
+        ("salesforce.fields[0]", "AnnualContractValue__c\n"),
+        ("zendesk.organization_field", "support_tier\n"),
+    ],
+)
+def test_a_trailing_newline_is_not_valid(key: str, value: str) -> None:
+    """Issue 12: `$` matches before a final newline, so `tag: |` block scalars slipped through."""
+    data = yaml.safe_load(BASE)
+    data.setdefault("zendesk", {})["organization_field"] = "support_tier"
+    target: Any = data
+    parts = key.replace("[", ".").replace("]", "").split(".")
+    for part in parts[:-1]:
+        target = target[int(part)] if part.isdigit() else target[part]
+    last = parts[-1]
+    target[int(last) if last.isdigit() else last] = value
+    with pytest.raises(ConfigError) as caught:
+        config.validate(data, "tiers.yaml")
+    assert str(caught.value).startswith(f"tiers.yaml: {key}: "), str(caught.value)
+
+
+def test_block_scalar_tag_with_its_newline_is_refused(tmp_path: Path) -> None:
+    text = BASE.replace("  - {name: starter, title: Starter, tag: tier_starter, salesforce_values: [Starter]}\n",
+                        "  - name: starter\n    title: Starter\n    tag: |\n      tier_starter\n")
+    with pytest.raises(ConfigError, match=r"tiers\[1\]\.tag: 'tier_starter\\n' is not a valid Zendesk tag"):
+        config.load(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("where", "problem"),
+    [
+        ("Type = 'Customer') OR (Name != ''", "')' at character 18 closes no '('"),
+        ("(Type = 'Customer'", "'(' at character 1 is never closed"),
+        ("Name = 'Acme", "string literal opened at character 8 is not closed"),
+        ("Name = 'it\\'s'", None),
+        ("Name = 'a\\\\') OR (Name != 'b'", "')' at character 13 closes no '('"),
+        ("Type = 'Customer'; DELETE", "without ';'"),
+        ("   ", "non-empty"),
+        ("Type = 'Customer' AND (Name LIKE '%(%' OR Name = ')')", None),
+        ("((Type = 'Customer'))", None),
+    ],
+)
+def test_where_must_be_one_closed_condition(tmp_path: Path, where: str, problem: str | None) -> None:
+    """Issue 11: build_query wraps where in parentheses; an unbalanced one escapes them and widens the scope."""
+    text = BASE.replace("  fields:", f"  where: {json.dumps(where)}\n  fields:")
+    path = write(tmp_path, text)
+    if problem is None:
+        assert config.load(path).salesforce.where == where
+        return
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert str(caught.value).startswith(f"{path}: salesforce.where: "), str(caught.value)
+    assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        (BASE + "tiers:\n  - {name: gold, title: Gold, tag: tier_gold, salesforce_values: [Gold]}\n", 8, "tiers"),
+        (BASE.replace("  fields:", "  tier_field: Other__c\n  fields:"), 4, "tier_field"),
+        (BASE.replace("title: Starter,", "title: Starter, title: Basic,"), 7, "title"),
+        (BASE + "rules:\n  - {tier: starter, when: {field: Strategic__c, eq: true, eq: false}}\n", 9, "eq"),
+    ],
+)
+def test_duplicate_keys_are_refused_with_their_line(tmp_path: Path, text: str, line: int, key: str) -> None:
+    """Issue 13: the last duplicate used to win silently."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert str(caught.value).startswith(f"{path}: line {line}, "), str(caught.value)
+    assert f"duplicate key {key!r}" in str(caught.value)
+    assert caught.value.exit_code == ExitCode.CONFIG
+
+
+_LAUGHS = "".join(f"\n      l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else 'lol'}]" for i in range(10))
+BILLION_LAUGHS = BASE + "rules:\n  - tier: starter\n    when:\n      field: Strategic__c\n      eq: true" + _LAUGHS + "\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BASE + "x: &a {field: Strategic__c, eq: true}\n",
+        BASE + "rules:\n  - tier: starter\n    when: &cond {field: Strategic__c, eq: true}\n"
+               "  - tier: enterprise\n    when: *cond\n",
+        BILLION_LAUGHS,
+    ],
+)
+def test_anchors_and_aliases_are_refused(tmp_path: Path, text: str) -> None:
+    """Issue 14: nested aliases ("billion laughs") took gigabytes before validation even started."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert re.match(rf"{re.escape(str(path))}: line \d+, column \d+: anchors and aliases are not allowed", str(caught.value))
+
+
+@pytest.mark.parametrize("text", [
+    BASE + "x: " + "[" * 3000 + "]" * 3000 + "\n",
+    BASE + "x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+    BASE + "x:\n" + "".join("  " * i + "- \n" for i in range(1, 200)) + "\n",
+])
+def test_deep_nesting_is_a_config_error_not_a_recursion_error(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=r"line \d+, column \d+: nested more than 50 levels deep"):
+        config.load(path)
+
+
+def test_deeply_nested_condition_is_refused_without_recursion() -> None:
+    node: dict[str, Any] = {"field": "Strategic__c", "eq": True}
+    for _ in range(3000):
+        node = {"not": node}
+    with pytest.raises(ValueError, match=r"nested more than \d+ levels"):
+        parse_condition(node, "rules[0].when")
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (BASE.encode("latin-1") + "# caf\xe9\n".encode("latin-1"), "is not UTF-8"),
+        (BASE.encode() + b"x: \x00\n", "not allowed in YAML"),
+    ],
+)
+def test_undecodable_tier_file_is_a_config_error(tmp_path: Path, data: bytes, problem: str) -> None:
+    """Issue 15a: a Latin-1 tier file ended in exit 1 (UnicodeDecodeError)."""
+    path = tmp_path / "tiers.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert str(caught.value).startswith(f"{path}: "), str(caught.value)
+    assert problem in str(caught.value)
+    assert caught.value.exit_code == ExitCode.CONFIG
+
+
+def test_unreadable_tier_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r": cannot read: ") as caught:
+        config.load(tmp_path)  # a directory: IsADirectoryError, like a permission error an OSError
+    assert caught.value.exit_code == ExitCode.CONFIG and caught.value.hint

@@ -7,6 +7,7 @@ String comparisons ignore case and surrounding whitespace, like ``salesforce_val
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from worker.core.model import field_value
 
 Scalar = str | int | float | bool | None
+MAX_NESTING = 20  # any/all/not levels; a readable rule uses two or three
 _OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "is_null")
 _SYMBOLS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "in": "in",
             "not_in": "not in", "is_null": "is null"}
@@ -109,13 +111,25 @@ def _compare(op: str, actual: Any, expected: Any, field: str) -> bool:
 
 
 def _scalar(value: Any, where: str) -> Scalar:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: must be a finite number, not .nan or .inf")
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise ValueError(f"{where}: must be a string, number, boolean or null, not {type(value).__name__}")
 
 
 def parse_condition(node: Any, where: str) -> Condition:
-    """Parse a condition from YAML data; errors read ``"<key path>: <problem>"``."""
+    """Parse a condition from YAML data; errors read ``"<key path>: <problem>"``.
+
+    ``any`` / ``all`` / ``not`` may nest at most :data:`MAX_NESTING` levels, so that parsing, evaluating and
+    explaining a condition never run out of stack.
+    """
+    return _parse(node, where, 0)
+
+
+def _parse(node: Any, where: str, depth: int) -> Condition:
+    if depth > MAX_NESTING:
+        raise ValueError(f"{where}: conditions are nested more than {MAX_NESTING} levels deep; flatten them")
     if not isinstance(node, dict) or not node:
         raise ValueError(f"{where}: must be a mapping such as {{field: X, eq: Y}} or {{any: [...]}}")
     combinators = [key for key in ("any", "all", "not") if key in node]
@@ -124,11 +138,11 @@ def parse_condition(node: Any, where: str) -> Condition:
         if len(node) != 1:
             raise ValueError(f"{where}: '{kind}' must be the only key of its mapping")
         if kind == "not":
-            return Combination("not", (parse_condition(node["not"], f"{where}.not"),))
+            return Combination("not", (_parse(node["not"], f"{where}.not", depth + 1),))
         items = node[kind]
         if not isinstance(items, list) or not items:
             raise ValueError(f"{where}.{kind}: must be a non-empty list of conditions")
-        return Combination(kind, tuple(parse_condition(item, f"{where}.{kind}[{i}]") for i, item in enumerate(items)))
+        return Combination(kind, tuple(_parse(item, f"{where}.{kind}[{i}]", depth + 1) for i, item in enumerate(items)))
     if "field" not in node or not isinstance(node["field"], str):
         raise ValueError(f"{where}: a field test needs 'field' and one of {', '.join(_OPERATORS)}")
     unknown = set(node) - {"field", *_OPERATORS}

@@ -10,21 +10,74 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yaml.reader import ReaderError
 
 from worker.core.conditions import Condition, parse_condition
 from worker.core.errors import ConfigError
+from worker.core.yamlload import load_yaml
 
-_SF_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_TIER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_FIELD_KEY = re.compile(r"^(?![0-9]+$)[A-Za-z0-9_]+$")
+# Patterns validate whole values with fullmatch: `$` would also match before a final newline, which a YAML
+# block scalar (`tag: |`) adds.
+_SF_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_TIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_FIELD_KEY = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_]+")
 # Zendesk stores tags lower-cased and splits them on whitespace, so a tag with capitals or spaces
 # would never read back as written ("About tags", support.zendesk.com). We accept the conservative
 # set of characters that survive unchanged.
-_TAG = re.compile(r"^[a-z0-9_\-:/.]{1,80}$")
+_TAG = re.compile(r"[a-z0-9_\-:/.]{1,80}")
+_WHERE_EXAMPLE = "\"Type = 'Customer' AND (Industry = 'Retail' OR Strategic__c = true)\""
+
+# Scalars are read strictly: YAML's `true` is not the number 1.0 and `"0.5"` is not 0.5; a whole number such
+# as `1` is still a valid float. Text keys refuse numbers and booleans (`salesforce_values: [1]`) instead of
+# guessing how YAML wrote them (`1.10` would read back as "1.1").
+Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=1)]
+Text = Annotated[str, Field(strict=True)]
+
+
+def _field_name(value: str) -> str:
+    if not _SF_FIELD.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Salesforce field API name")
+    return value
+
+
+FieldName = Annotated[Text, AfterValidator(_field_name)]  # per item, so errors name salesforce.fields[i]
+
+
+def _soql_condition_problem(text: str) -> str | None:
+    """Why ``text`` cannot be wrapped as ``(text)`` safely, or None.
+
+    A light tokenizer, not a SOQL parser: string literals are single-quoted with backslash escapes, and the
+    parentheses outside them must balance, so that the condition cannot close the parenthesis tiersync wraps it
+    in and widen the query's scope. Positions are 1-based characters.
+    """
+    opened: list[int] = []
+    literal_start: int | None = None
+    escaped = False
+    for position, char in enumerate(text, start=1):
+        if literal_start is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "'":
+                literal_start = None
+        elif char == "'":
+            literal_start = position
+        elif char == "(":
+            opened.append(position)
+        elif char == ")":
+            if not opened:
+                return f"')' at character {position} closes no '('"
+            opened.pop()
+    if literal_start is not None:
+        return f"the string literal opened at character {literal_start} is not closed"
+    if opened:
+        return f"'(' at character {opened[-1]} is never closed"
+    return None
 
 
 class _Strict(BaseModel):
@@ -34,45 +87,40 @@ class _Strict(BaseModel):
 class SalesforceConfig(_Strict):
     """Where the tier comes from in Salesforce."""
 
-    object: str = "Account"
-    tier_field: str | None = None
-    fields: tuple[str, ...] = ()
-    where: str | None = None
-    max_api_usage_fraction: float = Field(default=0.8, gt=0, le=1)
+    object: Text = "Account"
+    tier_field: Text | None = None
+    fields: tuple[FieldName, ...] = ()
+    where: Text | None = None
+    max_api_usage_fraction: Fraction = 0.8
 
     @field_validator("object", "tier_field")
     @classmethod
     def _api_name(cls, value: str | None) -> str | None:
-        if value is not None and not _SF_FIELD.match(value):
+        if value is not None and not _SF_FIELD.fullmatch(value):
             raise ValueError(f"{value!r} is not a Salesforce API name (letters, digits, underscores)")
         return value
-
-    @field_validator("fields")
-    @classmethod
-    def _field_names(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value in values:
-            if not _SF_FIELD.match(value):
-                raise ValueError(f"{value!r} is not a Salesforce field API name")
-        return values
 
     @field_validator("where")
     @classmethod
     def _where(cls, value: str | None) -> str | None:
         if value is not None and (not value.strip() or ";" in value):
             raise ValueError("must be a non-empty SOQL condition without ';'")
+        problem = _soql_condition_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(f"{problem}; write one complete condition, e.g. {_WHERE_EXAMPLE}")
         return value
 
 
 class ZendeskConfig(_Strict):
     """Where the tier goes in Zendesk."""
 
-    organization_field: str = "support_tier"
-    organization_field_title: str = "Support tier"
+    organization_field: Text = "support_tier"
+    organization_field_title: Text = "Support tier"
 
     @field_validator("organization_field")
     @classmethod
     def _key(cls, value: str) -> str:
-        if not _FIELD_KEY.match(value):
+        if not _FIELD_KEY.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a valid organization field key "
                 "(letters, digits and underscores, not only digits)"
@@ -83,22 +131,22 @@ class ZendeskConfig(_Strict):
 class TierConfig(_Strict):
     """One tier: its name, the agent-facing title, the dropdown tag, and the Salesforce values."""
 
-    name: str
-    title: str = Field(min_length=1)
-    tag: str
-    salesforce_values: tuple[str, ...] = ()
+    name: Text
+    title: Annotated[Text, Field(min_length=1)]
+    tag: Text
+    salesforce_values: tuple[Text, ...] = ()
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _TIER_NAME.match(value):
+        if not _TIER_NAME.fullmatch(value):
             raise ValueError(f"{value!r} must be lowercase letters, digits and underscores")
         return value
 
     @field_validator("tag")
     @classmethod
     def _tag(cls, value: str) -> str:
-        if not _TAG.match(value):
+        if not _TAG.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a valid Zendesk tag: use 1-80 lowercase letters, digits or _ - : / ."
             )
@@ -108,7 +156,7 @@ class TierConfig(_Strict):
 class RuleConfig(_Strict):
     """A computed-tier rule: the first rule whose condition holds decides the tier."""
 
-    tier: str
+    tier: Text
     when: dict[str, Any]
 
 
@@ -119,8 +167,8 @@ class TierFile(_Strict):
     zendesk: ZendeskConfig = ZendeskConfig()
     tiers: tuple[TierConfig, ...] = Field(min_length=1)
     rules: tuple[RuleConfig, ...] = ()
-    unknown_value: str = "report"
-    max_change_fraction: float = Field(default=0.25, gt=0, le=1)
+    unknown_value: Text = "report"
+    max_change_fraction: Fraction = 0.25
 
 
 class Rule(_Strict):
@@ -189,7 +237,25 @@ def _describe(error: dict[str, Any]) -> str:
         return "unknown key; remove it or check its spelling against README.md"
     if error["type"] == "missing":
         return "required key is missing"
+    if error["type"] in ("float_type", "int_type"):
+        unquote = "; write it without quotes" if isinstance(error["input"], str) else ""
+        return f"must be a number such as 0.25, not {_yaml_kind(error['input'])}{unquote}"
+    if error["type"] == "finite_number":
+        return "must be a finite number, not .nan or .inf"
+    if error["type"] == "string_type":
+        quote = "; quote it (e.g. '1') so YAML keeps it as written" if isinstance(error["input"], int | float) else ""
+        return f"must be text, not {_yaml_kind(error['input'])}{quote}"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return "null" if value is None else f"a {type(value).__name__}"
 
 
 def _norm_value(value: str) -> str:
@@ -280,17 +346,34 @@ def load(path: str | Path) -> TierConfigFile:
     """
     shown = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{shown}: file not found",
                           hint="set TIERSYNC_CONFIG to your tier file, or copy config/tiers.yaml") from None
     except OSError as exc:
-        raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror}",
+                          hint="check the path and that tiersync may read the file") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{shown}: line {line}: is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                          hint="save the tier file as UTF-8") from None
+    try:
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{shown}: {where}: {problem}", hint="fix the YAML syntax") from None
+        where, problem, hint = _yaml_problem(exc, text)
+        raise ConfigError(f"{shown}: {where}: {problem}", hint=hint) from None
     return validate(data, shown)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[str, str, str]:
+    """Where, what and the fix, for a YAML error."""
+    if isinstance(exc, ReaderError):  # a control character; it carries a position, not a line
+        line = text[: exc.position].count("\n") + 1
+        shown = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        return f"line {line}", f"character {shown} is not allowed in YAML", "remove the control character"
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+    problem = getattr(exc, "problem", None) or "invalid YAML"
+    return where, str(problem), getattr(exc, "hint", "fix the YAML syntax")

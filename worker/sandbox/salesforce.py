@@ -61,8 +61,8 @@ ACCOUNT_FIELDS: list[dict[str, Any]] = [
 ACCOUNT_SCHEMA = soql.Schema("Account", {f["name"]: f["type"] for f in ACCOUNT_FIELDS})
 _DEFAULTS: dict[str, Any] = {"IsDeleted": False, "Type": "Customer", "Support_Tier__c": None,
                              "AnnualContractValue__c": None, "Complexity__c": None, "Strategic__c": False}
-_VERSIONED = re.compile(r"^/services/data/v(\d+\.\d+)(/.*)?$")
-_LOCATOR = re.compile(r"^/(query|queryAll)/([A-Za-z0-9]{15,18})-(\d+)$")
+_VERSIONED = re.compile(r"/services/data/v(\d+\.\d+)(/.*)?")
+_LOCATOR = re.compile(r"/(query|queryAll)/([A-Za-z0-9]{15,18})-(\d+)")
 _MAX_OPEN_CURSORS = 50
 
 
@@ -195,7 +195,7 @@ class FakeSalesforce:
             return self._soap_login(request, soap.group(1))
         if path == "/services/data" and request.method == "GET":
             return Response(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
-        match = _VERSIONED.match(path)
+        match = _VERSIONED.fullmatch(path)
         if not match:
             return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
         if not self._authorized(request):
@@ -213,7 +213,7 @@ class FakeSalesforce:
                                   "queryAll": f"{base}/queryAll", "sobjects": f"{base}/sobjects"})
         if rest in ("/query", "/queryAll"):
             return self._query(request, version)
-        locator = _LOCATOR.match(rest)
+        locator = _LOCATOR.fullmatch(rest)
         if locator:
             return self._query_more(version, locator.group(2), int(locator.group(3)))
         if rest == "/limits":

@@ -26,7 +26,7 @@ FIELD_TYPES = ("text", "textarea", "checkbox", "date", "integer", "decimal", "re
 OPTION_TYPES = ("dropdown", "multiselect")
 ORG_WRITABLE = ("name", "external_id", "notes", "details", "tags", "domain_names", "group_id", "shared_tickets",
                 "shared_comments")
-_KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")
+_KEY_RE = re.compile(r"[A-Za-z0-9_]+")  # used with fullmatch
 
 
 class RecordInvalid(ValueError):

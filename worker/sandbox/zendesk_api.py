@@ -120,9 +120,9 @@ def _authenticated(zd: FakeZendesk, request: Request, path: str) -> Response:
     return _route(zd, request, path, body if isinstance(body, dict) else {})
 
 
-_ORG_ID = re.compile(r"^/api/v2/organizations/(\d+)$")
-_FIELD_ID = re.compile(r"^/api/v2/organization_fields/(\d+)$")
-_JOB_ID = re.compile(r"^/api/v2/job_statuses/([A-Za-z0-9-]+)$")
+_ORG_ID = re.compile(r"/api/v2/organizations/(\d+)")
+_FIELD_ID = re.compile(r"/api/v2/organization_fields/(\d+)")
+_JOB_ID = re.compile(r"/api/v2/job_statuses/([A-Za-z0-9-]+)")
 
 
 def _route(zd: FakeZendesk, request: Request, path: str, body: dict[str, Any]) -> Response:
@@ -146,11 +146,11 @@ def _route(zd: FakeZendesk, request: Request, path: str, body: dict[str, Any]) -
     handler = routes.get((method, path))
     if handler:
         return handler()
-    if match := _ORG_ID.match(path):
+    if match := _ORG_ID.fullmatch(path):
         return _org_by_id(zd, method, int(match.group(1)), body)
-    if match := _FIELD_ID.match(path):
+    if match := _FIELD_ID.fullmatch(path):
         return _field_by_id(zd, method, int(match.group(1)), body)
-    if (match := _JOB_ID.match(path)) and method == "GET":
+    if (match := _JOB_ID.fullmatch(path)) and method == "GET":
         job = zd.jobs.get(match.group(1))
         if job is None:
             return Response(404, NOT_FOUND)
