@@ -7,6 +7,7 @@ variables to set, before any API call.
 
 from __future__ import annotations
 
+import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -50,7 +51,7 @@ class Settings(BaseSettings):
 
     tiersync_config: Path = Path("config/tiers.yaml")
     tiersync_log_level: str = "INFO"
-    tiersync_state_dir: Path = Path(".tiersync")
+    tiersync_state_dir: Path = Field(default_factory=lambda: default_state_dir())
     redis_url: SecretStr | None = None
     slack_webhook_url: SecretStr | None = None
 
@@ -191,6 +192,21 @@ _CREDENTIAL_VARIABLES = {
     "salesforce_instance_url": "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_USERNAME + SALESFORCE_PASSWORD + "
                                "SALESFORCE_SECURITY_TOKEN",
 }
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/tiersync``, else ``~/.local/state/tiersync``: one place whatever the working directory.
+
+    A relative default gave each working directory its own state and its own run lock, so two runs
+    started from different directories could write to one Zendesk at once.
+    """
+    base = os.environ.get("XDG_STATE_HOME", "").strip()
+    if base and Path(base).is_absolute():
+        return Path(base) / "tiersync"
+    try:
+        return Path.home() / ".local" / "state" / "tiersync"
+    except RuntimeError:  # no HOME and no passwd entry (a container with an arbitrary uid)
+        return Path(".tiersync")  # last resort; TIERSYNC_STATE_DIR is the real answer there
+
+
 def normalise_url(url: str) -> str:
     """``url`` without surrounding whitespace, with a lower-case scheme and host, no default port, no trailing ``/``.
 

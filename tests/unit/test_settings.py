@@ -268,3 +268,15 @@ def test_salesforce_domain_is_lower_cased(monkeypatch: pytest.MonkeyPatch) -> No
 def test_salesforce_api_version_is_a_number(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
     error = config_error(monkeypatch, SALESFORCE_API_VERSION=version)
     assert error.message.startswith("SALESFORCE_API_VERSION: ") and "such as 59.0" in error.message
+
+
+def test_default_state_dir_is_one_absolute_place_whatever_the_working_directory(tmp_path, monkeypatch) -> None:
+    from worker.settings import Settings
+
+    first = Settings().tiersync_state_dir
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert Settings().tiersync_state_dir == first == tmp_path / "xdg-state" / "tiersync"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert Settings().tiersync_state_dir == tmp_path / "home" / ".local" / "state" / "tiersync"
