@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from worker.core.config import TierConfigFile
@@ -20,12 +20,12 @@ from worker.core.fieldplan import plan_field
 from worker.core.model import Account, Organization, OrganizationFieldState, WriteResult
 from worker.core.plan import FieldPlan, Outcome, Plan, build_plan, check_change_fraction
 from worker.core.report import RunRecord
+from worker.core.runstate import RunState, next_watermark, usable_state
 from worker.io.http import CallCounter
-from worker.io.state import RunState, StateStore
+from worker.io.state import StateStore
 
 log = logging.getLogger(__name__)
 Mode = Literal["full", "incremental", "ids"]
-FUTURE_TOLERANCE = timedelta(hours=1)  # clock skew between Salesforce and this host, generously
 
 
 class Progress(Protocol):
@@ -41,8 +41,6 @@ def _no_progress(stage: str, advance: int, total: int | None = None) -> None:
 
 class AccountSource(Protocol):
     """What the engine needs from Salesforce (worker.io.salesforce.SalesforceReader)."""
-
-    max_modstamp: str | None
 
     def org_identity(self) -> str:
         """Which Salesforce org this is (its org id), without an API call."""
@@ -150,48 +148,18 @@ def _read(config: TierConfigFile, services: Services, request: SyncRequest, stat
     return accounts, organizations, False
 
 
-def _usable_state(stored: RunState, services: Services, record: RunRecord) -> RunState:
-    """The stored state, or as much of it as can be trusted for this Salesforce org and this clock."""
-    org = services.salesforce.org_identity()
-    full = "; reading every account (full run)"
-    if stored.discarded:
-        record.notes.append(f"ignored the saved run state because {stored.discarded}{full}")
-        return RunState(salesforce_org=org)
-    if stored != RunState() and stored.salesforce_org != org:
-        record.notes.append(f"the saved run state belongs to Salesforce org {stored.salesforce_org or '(unknown)'}, "
-                            f"not {org}; its watermark and retry list do not apply{full}")
-        return RunState(salesforce_org=org)
-    if stored.watermark and _instant(stored.watermark) > services.now() + FUTURE_TOLERANCE:
-        record.notes.append(f"the saved watermark {stored.watermark} is in the future; ignored it{full}")
-        return replace(stored, watermark=None)
-    return stored
-
-
-def _instant(stamp: str) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z")
-
-
-def _next_state(config: TierConfigFile, request: SyncRequest, state: RunState, plan: Plan,
-                record: RunRecord, services: Services) -> RunState:
+def _next_state(config: TierConfigFile, request: SyncRequest, state: RunState, accounts: Sequence[Account],
+                plan: Plan, record: RunRecord, org: str) -> RunState:
     failed = {account_id for account_id, _, _ in record.failed_writes()}
-    org = services.salesforce.org_identity()
     if request.mode == "ids":  # only the requested ids were re-tried; keep the others' debt
         kept = set(state.failed_ids) - set(request.account_ids)
-        return RunState(state.watermark, state.config_fingerprint, state.population, tuple(sorted(kept | failed)),
-                        org)
+        return replace(state, failed_ids=tuple(sorted(kept | failed)), salesforce_org=org)
     # Full and incremental runs request every previously failed id (incremental via read_ids), so
     # afterwards the debt is exactly this run's failures: ids that left the scope are dropped.
-    failed_ids = tuple(sorted(failed))
     same_config = state.config_fingerprint == config.fingerprint
-    stamps = [s for s in (services.salesforce.max_modstamp, state.watermark if same_config else None) if s]
-    watermark = max(stamps, key=_stamp_key) if stamps else None
+    watermark = next_watermark((a.modstamp for a in accounts), state.watermark if same_config else None)
     population = plan.population if plan.full else state.population
-    return RunState(watermark, config.fingerprint, population, failed_ids, org)
-
-
-def _stamp_key(stamp: str) -> str:
-    """Salesforce timestamps are UTC (``+0000``); the first 23 characters sort chronologically."""
-    return stamp[:23]
+    return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org)
 
 
 def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress) -> None:
@@ -211,7 +179,10 @@ def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress
 
 def _plan_and_apply(config: TierConfigFile, services: Services, request: SyncRequest, record: RunRecord,
                     progress: Progress) -> None:
-    state = _usable_state(services.state.load(), services, record)
+    org = services.salesforce.org_identity()
+    state, set_aside = usable_state(services.state.load(), org, services.now())
+    if set_aside:
+        record.notes.append(set_aside)
     field = plan_field(config, services.zendesk.find_field())
     accounts, organizations, full = _read(config, services, request, state, record, progress)
     record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
@@ -225,7 +196,7 @@ def _plan_and_apply(config: TierConfigFile, services: Services, request: SyncReq
             raise
     if not request.dry_run:
         _apply(record.plan, services, record, progress)
-        services.state.save(_next_state(config, request, state, record.plan, record, services))
+        services.state.save(_next_state(config, request, state, accounts, record.plan, record, org))
         if record.failed_writes():
             record.exit_code = ExitCode.PARTIAL
 

@@ -40,7 +40,7 @@ def limit_header(used, total=15000):
 
 
 @responses.activate
-def test_reads_every_page_and_tracks_the_newest_modstamp() -> None:
+def test_reads_every_page_with_each_accounts_modstamp() -> None:
     responses.get(QUERY, headers=limit_header(10), json={
         "totalSize": 3, "done": False, "nextRecordsUrl": "/services/data/v59.0/query/01gXX-2",
         "records": [record(1), record(2, stamp="2026-03-01T10:00:00.000+0000")]})
@@ -51,7 +51,7 @@ def test_reads_every_page_and_tracks_the_newest_modstamp() -> None:
     assert [a.id for a in accounts] == [sfid(1), sfid(2), sfid(3)]
     assert accounts[0].fields["Support_Tier__c"] == "Enterprise"
     assert "attributes" not in accounts[0].fields
-    assert sf.max_modstamp == "2026-03-01T10:00:00.000+0000"
+    assert [a.modstamp for a in accounts][1:] == ["2026-03-01T10:00:00.000+0000", "2026-02-01T00:00:00.000+0000"]
     assert (sf.usage().used, sf.usage().total) == (11, 15000)
     sent = responses.calls[0].request
     assert sent.headers["Authorization"] == "Bearer sf-token-canary"

@@ -37,9 +37,8 @@ class FakeSalesforce:
     """Accounts in scope: id -> (fields, modstamp in whole seconds), with a fake clock.
 
     ``read(since=...)`` returns accounts with ``modstamp >= since`` (whole seconds), as the real
-    SOQL ``SystemModstamp >= since`` does. ``max_modstamp`` is the highest modstamp returned since
-    :meth:`begin_run` (the real engine wiring builds a new reader per run); ``returned`` lists the
-    ids handed out since then.
+    SOQL ``SystemModstamp >= since`` does. ``returned`` lists the ids handed out since
+    :meth:`begin_run`; the reader keeps no other state between runs, like the real one.
     """
 
     def __init__(self, tier_field: str = "Support_Tier__c", clock: int = 0) -> None:
@@ -47,7 +46,6 @@ class FakeSalesforce:
         self.clock = clock
         self.accounts: dict[str, tuple[dict[str, Any], int]] = {}
         self.names: dict[str, str] = {}
-        self.max_modstamp: str | None = None
         self.org = "00D000000000001"
         self.returned: list[str] = []
 
@@ -75,16 +73,13 @@ class FakeSalesforce:
         return self.accounts[account_id][0].get(self.tier_field)
 
     def begin_run(self) -> None:
-        """Start a run: forget the previous run's max_modstamp and returned ids."""
-        self.max_modstamp = None
+        """Start a run: forget the ids returned so far."""
         self.returned = []
 
     # -- AccountSource ----------------------------------------------------------------------
     def _account(self, account_id: str) -> Account:
         fields, stamp = self.accounts[account_id]
         modstamp = format_modstamp(stamp)
-        if self.max_modstamp is None or stamp > parse_modstamp(self.max_modstamp):
-            self.max_modstamp = modstamp
         self.returned.append(account_id)
         return Account(id=account_id, name=self.names[account_id], fields={"Id": account_id, **fields},
                        modstamp=modstamp)

@@ -127,7 +127,6 @@ class SalesforceReader:
     def __init__(self, client: Salesforce, config: TierConfigFile) -> None:
         self._sf = client
         self._config = config
-        self.max_modstamp: str | None = None
 
     def org_identity(self) -> str:
         """Which Salesforce org this is, for tying run state to it; costs no API call.
@@ -169,10 +168,6 @@ class SalesforceReader:
             raise RemoteStateError(f"salesforce returned a record with an invalid Id: {exc}") from None
         fields = {key: value for key, value in record.items() if key != "attributes"}
         modstamp = record.get("SystemModstamp")
-        newer = isinstance(modstamp, str) and (self.max_modstamp is None or
-                                               _instant(modstamp) > _instant(self.max_modstamp))
-        if newer:
-            self.max_modstamp = modstamp
         return Account(id=account_id, name=str(record.get("Name") or ""), fields=fields,
                        modstamp=modstamp if isinstance(modstamp, str) else None)
 
@@ -212,9 +207,3 @@ class SalesforceReader:
         described = getattr(self._sf, self._config.salesforce.object).describe()
         return {str(field["name"]).lower() for field in described.get("fields", [])}
 
-
-def _instant(modstamp: str) -> datetime:
-    try:
-        return datetime.strptime(modstamp, "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
-        return datetime.fromisoformat(modstamp.replace("Z", "+00:00"))

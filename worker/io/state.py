@@ -1,94 +1,29 @@
-"""Run state between runs: the incremental watermark, failed rows, the organization population.
+"""Where run state lives between runs (the state itself is worker.core.runstate.RunState), and the run lock.
 
 Two interchangeable stores: Redis (``REDIS_URL``, shared by workers) and a JSON file under
 ``TIERSYNC_STATE_DIR`` (a single operator's terminal, or the demo). Each save replaces the whole
-state at once (one HSET; one atomic rename), so a crash never leaves half a state.
+state at once (one SET; one atomic rename), so a crash never leaves half a state.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
-import re
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from worker.core.errors import AuthError, LockedError, StateStoreError
-from worker.core.ids import try_to_18
+from worker.core.runstate import RunState
+
+__all__ = ["FileStateStore", "RedisStateStore", "RunState", "StateStore", "namespace_for", "open_store"]
 
 LOCK_TTL_SECONDS = 3600  # a Redis lock outlives no run by more than this, even if its holder is killed
 _BUSY_HINT = "wait for it to finish; runs never overlap, so each one's retry list and watermark stay intact"
-
-
-@dataclass(frozen=True)
-class RunState:
-    """What one run leaves for the next.
-
-    Attributes:
-        watermark: highest SystemModstamp read by the last complete run.
-        config_fingerprint: digest of the tier file that produced the watermark; a different
-            tier file invalidates the watermark (a new mapping must re-evaluate every account).
-        population: organizations matched by the last full run (the change rail's denominator).
-        failed_ids: accounts whose last write failed; re-read and retried on every run until done.
-        salesforce_org: the Salesforce org the state was read from; another org's watermark and
-            account ids mean nothing here.
-        discarded: why stored state was unusable and ignored (then every other field is empty).
-
-    """
-
-    watermark: str | None = None
-    config_fingerprint: str | None = None
-    population: int = 0
-    failed_ids: tuple[str, ...] = field(default=())
-    salesforce_org: str | None = None
-    discarded: str | None = None
-
-    def to_json(self) -> str:
-        """Serialise for storage."""
-        data = asdict(self)
-        del data["discarded"]
-        return json.dumps(data, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str | bytes | None) -> RunState:
-        """Parse and validate stored state; unusable state counts as none, with the reason kept."""
-        if not text:
-            return cls()
-        try:
-            return _parse_state(json.loads(text))
-        except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            return cls(discarded=str(exc) if isinstance(exc, _BadState) else "it is not valid JSON")
-
-
-class _BadState(ValueError):
-    """Stored state that parses but cannot be trusted."""
-
-
-_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000")
-
-
-def _parse_state(data: Any) -> RunState:
-    if not isinstance(data, dict):
-        raise _BadState("it is not a JSON object")
-    watermark, fingerprint = data.get("watermark"), data.get("config_fingerprint")
-    org, population, failed = data.get("salesforce_org"), data.get("population", 0), data.get("failed_ids", [])
-    if watermark is not None and not (isinstance(watermark, str) and _STAMP.fullmatch(watermark)):
-        raise _BadState(f"watermark {str(watermark)[:40]!r} is not a Salesforce timestamp")
-    for name, value in (("config_fingerprint", fingerprint), ("salesforce_org", org)):
-        if value is not None and not isinstance(value, str):
-            raise _BadState(f"{name} is not a string")
-    if isinstance(population, bool) or not isinstance(population, int) or population < 0:
-        raise _BadState("population is not a count")
-    if not isinstance(failed, list) or not all(isinstance(i, str) and try_to_18(i) for i in failed):
-        raise _BadState("failed_ids is not a list of Salesforce ids")
-    return RunState(watermark, fingerprint, population, tuple(str(try_to_18(i)) for i in failed), org)
 
 
 class StateStore(Protocol):
