@@ -21,9 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from worker.core import config as tier_config
 from worker.core.errors import ConfigError, ExitCode, TiersyncError
 from worker.core.ids import InvalidSalesforceId, to_18
+from worker.core.ports import ProgressSink
 from worker.core.redaction import redact
 from worker.core.report import RunRecord
-from worker.engine import Progress as ProgressSink
 from worker.engine import SyncRequest, run_sync
 from worker.render import render_outcome, render_plan
 from worker.services import build_services, configure_logging

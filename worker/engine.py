@@ -8,87 +8,25 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
+from worker.core.actions import Action
 from worker.core.config import TierConfigFile
 from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
 from worker.core.fieldplan import plan_field
-from worker.core.model import Account, Organization, OrganizationFieldState, WriteResult
-from worker.core.plan import FieldPlan, Outcome, Plan, build_plan, check_change_fraction
+from worker.core.model import Account, Organization
+from worker.core.plan import Outcome, Plan, build_plan, check_change_fraction
+from worker.core.ports import AccountSource, OrganizationTarget, ProgressSink, StateStore, no_progress
 from worker.core.report import RunRecord
 from worker.core.runstate import RunState, next_watermark, usable_state
 from worker.io.http import CallCounter
-from worker.io.state import StateStore
 
 log = logging.getLogger(__name__)
 Mode = Literal["full", "incremental", "ids"]
-
-
-class Progress(Protocol):
-    """Receives progress: a stage name, how far it advanced, and its total when known."""
-
-    def __call__(self, stage: str, advance: int, total: int | None = None) -> None:  # noqa: D102
-        ...
-
-
-def _no_progress(stage: str, advance: int, total: int | None = None) -> None:
-    return None
-
-
-class AccountSource(Protocol):
-    """What the engine needs from Salesforce (worker.io.salesforce.SalesforceReader)."""
-
-    def org_identity(self) -> str:
-        """Which Salesforce org this is (its org id), without an API call."""
-
-    def read(self, *, since: str | None = None,
-             progress: Callable[[int], None] | None = None) -> Iterable[Account]:
-        """Accounts in scope, all or changed since ``since``."""
-
-    def read_ids(self, ids: Iterable[str]) -> Iterable[Account]:
-        """Accounts in scope among ``ids``."""
-
-    def usage(self) -> UsageReport | None:
-        """Salesforce API usage, when known."""
-
-
-class UsageReport(Protocol):
-    """Daily API usage as the service last reported it."""
-
-    @property
-    def used(self) -> int:
-        """Requests used."""
-
-    @property
-    def total(self) -> int:
-        """Requests allowed."""
-
-
-class OrganizationTarget(Protocol):
-    """What the engine needs from Zendesk (worker.io.zendesk.ZendeskClient)."""
-
-    def find_field(self) -> OrganizationFieldState | None:
-        """The managed dropdown field, if it exists."""
-
-    def apply_field(self, plan: FieldPlan) -> None:
-        """Create the field or add/rename options, keeping every existing option."""
-
-    def require_admin(self) -> None:
-        """Raise AuthError unless the credentials belong to an admin."""
-
-    def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterable[Organization]:
-        """Every organization."""
-
-    def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
-        """Organizations whose external_id names one of these accounts."""
-
-    def update_tiers(self, changes: Sequence[tuple[int, str]],
-                     progress: Callable[[int], None] | None = None) -> list[WriteResult]:
-        """Write tags and return one verdict per change."""
 
 
 @dataclass
@@ -122,7 +60,7 @@ class SyncRequest:
 
 
 def _read(config: TierConfigFile, services: Services, request: SyncRequest, state: RunState,
-          record: RunRecord, progress: Progress) -> tuple[list[Account], list[Organization], bool]:
+          record: RunRecord, progress: ProgressSink) -> tuple[list[Account], list[Organization], bool]:
     """Read accounts and organizations; returns them and whether the read was full."""
     sf, zd = services.salesforce, services.zendesk
     mode = request.mode
@@ -162,12 +100,12 @@ def _next_state(config: TierConfigFile, request: SyncRequest, state: RunState, a
     return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org)
 
 
-def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress) -> None:
+def _apply(plan: Plan, services: Services, record: RunRecord, progress: ProgressSink) -> None:
     zd = services.zendesk
-    if plan.field.action == "none" and not plan.changes:
+    if plan.field.action is Action.NONE and not plan.changes:
         return
     zd.require_admin()
-    if plan.field.action != "none":
+    if plan.field.action is not Action.NONE:
         zd.apply_field(plan.field)
         record.field_applied = True
     changes = [(item.organization_id, item.target_tag) for item in plan.changes
@@ -178,7 +116,7 @@ def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress
 
 
 def _plan_and_apply(config: TierConfigFile, services: Services, request: SyncRequest, record: RunRecord,
-                    progress: Progress) -> None:
+                    progress: ProgressSink) -> None:
     org = services.salesforce.org_identity()
     state, set_aside = usable_state(services.state.load(), org, services.now())
     if set_aside:
@@ -202,7 +140,7 @@ def _plan_and_apply(config: TierConfigFile, services: Services, request: SyncReq
 
 
 def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
-             progress: Progress = _no_progress) -> RunRecord:
+             progress: ProgressSink = no_progress) -> RunRecord:
     """Walk the one path once and return what was decided and done.
 
     Errors raised by a service end the run: the record carries the error and its exit code, and
@@ -217,6 +155,7 @@ def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
             _plan_and_apply(config, services, request, record, progress)
     except TiersyncError as exc:  # reported by the caller (CLI line, task log), not logged twice here
         record.error, record.hint, record.exit_code = exc.message, exc.hint, exc.exit_code
+        record.retryable, record.retry_after = exc.retryable, getattr(exc, "retry_after", None)
     finally:
         record.api_calls = services.counter.since(calls_before)
         usage = services.salesforce.usage()

@@ -7,6 +7,7 @@ import pytest
 import responses
 from responses import matchers, registries
 
+from worker.core.actions import Action
 from worker.core.errors import AuthError, RateLimitedError
 from worker.core.plan import FieldPlan
 from worker.io.http import ServiceSession
@@ -141,7 +142,7 @@ def test_field_update_keeps_every_existing_option() -> None:
     responses.get(f"{BASE}/organization_fields.json",
                   json={"organization_fields": [FIELD], "next_page": None, "count": 1})
     put = responses.put(f"{BASE}/organization_fields/77.json", json={"organization_field": FIELD})
-    plan = FieldPlan(action="update", key="support_tier", title="Support tier", field_id=77,
+    plan = FieldPlan(action=Action.UPDATE, key="support_tier", title="Support tier", field_id=77,
                      add=(("Starter", "tier_starter"),))
     client().apply_field(plan)
     body = json.loads(put.calls[0].request.body)
@@ -160,7 +161,7 @@ def test_field_create_sends_a_dropdown_with_our_options() -> None:
                           match=[matchers.json_params_matcher({"organization_field": {
                               "key": "support_tier", "title": "Support tier", "type": "dropdown",
                               "custom_field_options": [{"name": "Enterprise", "value": "tier_enterprise"}]}})])
-    client().apply_field(FieldPlan(action="create", key="support_tier", title="Support tier",
+    client().apply_field(FieldPlan(action=Action.CREATE, key="support_tier", title="Support tier",
                                    add=(("Enterprise", "tier_enterprise"),)))
     assert post.call_count == 1
 

@@ -68,6 +68,7 @@ def test_salesforce_daily_limit_exhausted_stops_without_writing(rig: Rig) -> Non
     record = rig.run()
     assert record.exit_code == ExitCode.RATE_LIMITED
     assert "daily API request limit" in (record.error or "")
+    assert not record.retryable  # quota: retrying soon cannot help
     assert rig.writes() == 0
     assert len(rig.sandbox.salesforce.requests) == 1  # never retried hot
 
@@ -108,6 +109,7 @@ def test_rate_limit_longer_than_budget_ends_the_run_cleanly(rig: Rig) -> None:
                                   path_contains="organization_fields")
     record = rig.run()
     assert record.exit_code == ExitCode.RATE_LIMITED
+    assert (record.retryable, record.retry_after) == (True, 3600.0)  # a scheduler can retry with that countdown
     assert rig.writes() == 0 and rig.sleeps == []
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from worker.core.actions import Action
 from worker.core.errors import LockedError
 from worker.core.model import Account, FieldOption, Organization, OrganizationFieldState, WriteResult
 from worker.core.plan import FieldPlan
@@ -196,13 +197,13 @@ class FakeZendesk:
     def apply_field(self, plan: FieldPlan) -> OrganizationFieldState | None:
         """Create the dropdown, or rename/add options keeping every existing one."""
         self.field_plans.append(plan)
-        if plan.action == "create":
+        if plan.action is Action.CREATE:
             if self.field_state is None:
                 options = tuple(FieldOption(self._new_option_id(), name, tag) for name, tag in plan.add)
                 self.field_state = OrganizationFieldState(id=77, key=plan.key, type="dropdown", title=plan.title,
                                                           options=options)
             return self.field_state
-        if plan.action != "update":
+        if plan.action is not Action.UPDATE:
             return self.field_state
         current = self.field_state
         if current is None:

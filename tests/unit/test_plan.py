@@ -1,10 +1,11 @@
 import pytest
 
 from tests.unit.helpers import account, account_id, make_config, org
+from worker.core.actions import Action
 from worker.core.errors import PlanRefusedError
 from worker.core.plan import FieldPlan, Outcome, RejectReason, build_plan, check_change_fraction
 
-FIELD = FieldPlan(action="none", key="support_tier", title="Support tier", field_id=1)
+FIELD = FieldPlan(action=Action.NONE, key="support_tier", title="Support tier", field_id=1)
 
 
 def plan_for(accounts, organizations, *, config=None, full=True, population=0):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from worker.core.actions import Action
 from worker.core.config import TierConfigFile
 from worker.core.errors import RemoteStateError
 from worker.core.model import FieldOption, OrganizationFieldState
@@ -29,7 +30,7 @@ def plan_field(config: TierConfigFile, state: OrganizationFieldState | None) -> 
     key, title = config.zendesk.organization_field, config.zendesk.organization_field_title
     wanted = tuple((tier.title, tier.tag) for tier in config.tiers)
     if state is None:
-        return FieldPlan(action="create", key=key, title=title, add=wanted)
+        return FieldPlan(action=Action.CREATE, key=key, title=title, add=wanted)
     if state.key != key:
         raise RemoteStateError(
             f"Zendesk organization field {state.key!r} (id {state.id}) differs from zendesk.organization_field "
@@ -54,7 +55,7 @@ def plan_field(config: TierConfigFile, state: OrganizationFieldState | None) -> 
                    for name, tag in wanted if tag in by_value and by_value[tag].name != name)
     ours = {tag for _, tag in wanted}
     foreign = tuple(option.value for option in state.options if option.value not in ours)
-    action = "update" if add or rename else "none"
+    action = Action.UPDATE if add or rename else Action.NONE
     return FieldPlan(action=action, key=key, title=title, field_id=state.id, add=add, rename=rename,
                      foreign_options=foreign)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from worker.core.actions import Action
 from worker.core.config import TierConfigFile
 from worker.core.errors import PlanRefusedError
 from worker.core.matching import OrganizationIndex
@@ -81,11 +82,11 @@ class DuplicateExternalId:
 class FieldPlan:
     """What must change on the managed dropdown field before organizations can be written.
 
-    ``action`` is ``create``, ``update`` (add or rename our options, keeping every other one) or
-    ``none``.
+    ``action`` is CREATE, UPDATE (add or rename our options, keeping every other one) or NONE;
+    the field is never deleted.
     """
 
-    action: str
+    action: Action
     key: str
     title: str
     field_id: int | None = None

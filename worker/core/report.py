@@ -27,6 +27,8 @@ class RunRecord:
         refusal: the safety rail's message when the plan is (or would be) refused.
         error: the error that ended the run early, if any.
         hint: what to do about ``error``.
+        retryable: whether trying the same run again later may succeed (a scheduler's decision).
+        retry_after: seconds the service asked us to wait before that, when it said.
 
     """
 
@@ -41,6 +43,8 @@ class RunRecord:
     refusal: str | None = None
     error: str | None = None
     hint: str = ""
+    retryable: bool = False
+    retry_after: float | None = None
     exit_code: int = ExitCode.OK
     duration_seconds: float = 0.0
 
@@ -61,6 +65,7 @@ class RunRecord:
             "salesforce_api_usage": ({"used": self.salesforce_usage[0], "total": self.salesforce_usage[1]}
                                      if self.salesforce_usage else None),
             "notes": self.notes, "refusal": self.refusal, "error": self.error, "hint": self.hint or None,
+            "retryable": self.retryable, "retry_after_seconds": self.retry_after,
         }
         if plan is None:
             return document

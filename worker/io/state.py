@@ -13,37 +13,18 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from worker.core.errors import AuthError, LockedError, StateStoreError
+from worker.core.ports import StateStore
 from worker.core.runstate import RunState
 
 __all__ = ["FileStateStore", "RedisStateStore", "RunState", "StateStore", "namespace_for", "open_store"]
 
 LOCK_TTL_SECONDS = 3600  # a Redis lock outlives no run by more than this, even if its holder is killed
 _BUSY_HINT = "wait for it to finish; runs never overlap, so each one's retry list and watermark stay intact"
-
-
-class StateStore(Protocol):
-    """Where run state lives."""
-
-    def load(self) -> RunState:
-        """The last saved state (empty when none)."""
-        ...
-
-    def save(self, state: RunState) -> None:
-        """Replace the saved state."""
-        ...
-
-    def lock(self) -> AbstractContextManager[None]:
-        """Hold the run lock for the duration of a writing run, or raise LockedError."""
-        ...
-
-    def check(self) -> str:
-        """Verify the store is usable and say what it is (doctor); raises like load and save."""
-        ...
 
 
 class FileStateStore:

@@ -25,6 +25,7 @@ from zenpy.lib.api_objects import Organization as ZenpyOrganization
 from zenpy.lib.api_objects import OrganizationField
 from zenpy.lib.exception import ZenpyException
 
+from worker.core.actions import Action
 from worker.core.errors import AuthError, RemoteStateError
 from worker.core.fieldplan import merged_options
 from worker.core.matching import external_id_forms
@@ -130,10 +131,10 @@ class ZendeskClient:
 
     def apply_field(self, plan: FieldPlan) -> None:
         """Create the field or add/rename our options, by read-modify-write keeping every option."""
-        if plan.action == "create":
+        if plan.action is Action.CREATE:
             self._create_field(plan)
             return
-        if plan.action != "update":
+        if plan.action is not Action.UPDATE:
             return
         current = self.find_field()  # re-read right before writing: options may have changed since planning
         if current is None:

@@ -1,0 +1,119 @@
+"""The ports: what the engine needs from each adapter, as Protocols the adapters implement.
+
+The engine, the CLI's commands and (later) the Celery tasks import these, never the adapters'
+classes, so that in-memory fakes and real clients are interchangeable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from worker.core.model import Account, Organization, OrganizationFieldState, WriteResult
+from worker.core.plan import FieldPlan
+from worker.core.runstate import RunState
+
+
+class ProgressSink(Protocol):
+    """Receives progress: a stage name, how far it advanced, and its total when known."""
+
+    def __call__(self, stage: str, advance: int, total: int | None = None) -> None:  # noqa: D102
+        ...
+
+
+def no_progress(stage: str, advance: int, total: int | None = None) -> None:
+    """A ProgressSink that ignores everything."""
+    return None
+
+
+class AccountSource(Protocol):
+    """What the engine needs from Salesforce (worker.io.salesforce.SalesforceReader)."""
+
+    def org_identity(self) -> str:
+        """Which Salesforce org this is (its org id), without an API call."""
+
+    def read(self, *, since: str | None = None,
+             progress: Callable[[int], None] | None = None) -> Iterable[Account]:
+        """Accounts in scope, all or changed since ``since``."""
+
+    def read_ids(self, ids: Iterable[str]) -> Iterable[Account]:
+        """Accounts in scope among ``ids``."""
+
+    def usage(self) -> UsageReport | None:
+        """Salesforce API usage, when known."""
+
+
+class UsageReport(Protocol):
+    """Daily API usage as the service last reported it."""
+
+    @property
+    def used(self) -> int:
+        """Requests used."""
+
+    @property
+    def total(self) -> int:
+        """Requests allowed."""
+
+
+class OrganizationTarget(Protocol):
+    """What the engine needs from Zendesk (worker.io.zendesk.ZendeskClient)."""
+
+    def find_field(self) -> OrganizationFieldState | None:
+        """The managed dropdown field, if it exists."""
+
+    def apply_field(self, plan: FieldPlan) -> None:
+        """Create the field or add/rename options, keeping every existing option."""
+
+    def require_admin(self) -> None:
+        """Raise AuthError unless the credentials belong to an admin."""
+
+    def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterable[Organization]:
+        """Every organization."""
+
+    def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
+        """Organizations whose external_id names one of these accounts."""
+
+    def update_tiers(self, changes: Sequence[tuple[int, str]],
+                     progress: Callable[[int], None] | None = None) -> list[WriteResult]:
+        """Write tags and return one verdict per change."""
+
+
+class StateStore(Protocol):
+    """Where run state lives (worker.io.state: Redis or a file), and the run lock."""
+
+    def load(self) -> RunState:
+        """The last saved state (empty when none)."""
+        ...
+
+    def save(self, state: RunState) -> None:
+        """Replace the saved state."""
+        ...
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Hold the run lock for the duration of a writing run, or raise LockedError."""
+        ...
+
+    def check(self) -> str:
+        """Verify the store is usable and say what it is (doctor); raises like load and save."""
+        ...
+
+
+class SalesforceChecks(AccountSource, Protocol):
+    """What ``doctor`` asks of Salesforce beyond a sync's needs."""
+
+    def field_names(self) -> set[str]:
+        """API names of the object's fields, lower-cased."""
+
+    def check_scope(self) -> int:
+        """Run the full read's query with LIMIT 1; how many records came back."""
+
+    def daily_usage(self) -> Any:
+        """Daily API requests from the limits resource (used, total, fraction), if reported."""
+
+
+class ZendeskChecks(OrganizationTarget, Protocol):
+    """What ``doctor`` asks of Zendesk beyond a sync's needs."""
+
+    def me(self) -> dict[str, Any]:
+        """The authenticated user: id, email, role."""
