@@ -1,4 +1,4 @@
-"""Fault matrix (reliability.md §2.7) at the engine level, over HTTPS, with a fake clock for waits."""
+"""Fault matrix (timeouts, 5xx, 429, quota, expired sessions, partial writes) at the engine level, over HTTPS, with a fake clock for waits."""
 
 from __future__ import annotations
 

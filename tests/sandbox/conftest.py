@@ -23,7 +23,7 @@ def sb() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def ca_env(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> str:
-    """REQUESTS_CA_BUNDLE overrides Session.verify (api-facts F.5), so point it at the sandbox CA.
+    """REQUESTS_CA_BUNDLE overrides Session.verify (requests' merge_environment_settings; psf/requests issue #3829), so point it at the sandbox CA.
 
     Every Sandbox is created by a fresh trustme CA, so tests with their own Sandbox set it again.
     """

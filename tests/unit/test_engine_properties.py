@@ -1,4 +1,4 @@
-"""Property-based layer (reliability.md 2.6-2.7): a state machine over in-memory Salesforce/Zendesk.
+"""Property-based layer: a state machine over in-memory Salesforce/Zendesk.
 
 Hypothesis interleaves Salesforce edits, human edits in Zendesk (org values, option labels,
 deleted options), failing organizations and full / incremental / dry runs of

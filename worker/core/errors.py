@@ -2,7 +2,7 @@
 
 The command line maps these to process exit codes (documented in README.md), Celery tasks map
 them to retry / give-up decisions. Messages name the input and the fix; they never carry secrets
-(see worker/redaction.py, which scrubs them once more at every output).
+(see worker/core/redaction.py, which scrubs them once more at every output).
 """
 
 from __future__ import annotations

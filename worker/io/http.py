@@ -5,7 +5,8 @@ adds what neither library does on its own: a timeout on every call, retries in e
 place (tenacity; Retry-After honoured, idempotent verbs only for transport failures), pacing from
 the rate-limit headers, call counting, and one typed error per failure (worker.core.errors) with
 secrets scrubbed. Raising on 429 here also keeps zenpy 2.0.57 out of its in-process
-sleep-until-Retry-After loop (api-facts §B).
+sleep-until-Retry-After loop (``BaseApi._call_api`` in zenpy 2.0.57 sleeps a second at a time, with no
+bound, while a 429 carries Retry-After: zenpy/lib/api.py in the 2.0.57 release).
 """
 
 from __future__ import annotations

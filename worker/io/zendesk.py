@@ -38,7 +38,8 @@ from worker.settings import Settings
 log = logging.getLogger(__name__)
 BATCH = 100  # update_many and show_many accept at most 100 values (OAS; 400 TooManyValues above)
 # "Only a certain number of jobs can be queued or running at the same time" (OAS, every bulk endpoint);
-# 30 per account by secondary sources (api-facts A.2). Other integrations share that budget: stay well below.
+# 30 per account by secondary sources (a transcription of developer.zendesk.com "Rate limits"). Other
+# integrations share that budget: stay well below.
 MAX_JOBS_IN_FLIGHT = 5
 POLL_FIRST_DELAY, POLL_MAX_DELAY = 0.25, 3.0
 TERMINAL_JOB_STATES = ("completed", "failed", "killed")
