@@ -43,8 +43,9 @@ def build_services(settings: Settings, config: TierConfigFile, *,
 def configure_logging(level: str) -> None:
     """Log to stderr through the redaction filter; keep chatty client libraries at WARNING.
 
-    zenpy logs request kwargs and response headers at DEBUG (zenpy/lib/api.py, ``log.debug`` of each call), so its loggers,
-    simple_salesforce's and urllib3's never go below WARNING, whatever TIERSYNC_LOG_LEVEL says.
+    zenpy logs request kwargs and response headers at DEBUG (``log.debug`` of each call in
+    zenpy/lib/api.py), so its loggers, simple_salesforce's and urllib3's never go below WARNING,
+    whatever TIERSYNC_LOG_LEVEL says.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
