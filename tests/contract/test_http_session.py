@@ -223,3 +223,11 @@ def test_send_itself_follows_no_redirect() -> None:
     assert response.status_code == 302 and len(responses.calls) == 1
     assert s.max_redirects == 0
 
+
+@responses.activate
+def test_transport_errors_never_name_user_info() -> None:
+    responses.get("https://acme.zendesk.com/x", body=requests.ConnectionError("reset"))
+    s, _ = session(max_attempts=1)
+    with pytest.raises(UnreachableError) as caught:
+        s.get("https://ops:pw-in-url@acme.zendesk.com/x")
+    assert caught.value.message == "zendesk: acme.zendesk.com connection failed"

@@ -250,7 +250,7 @@ def redirect_error(service: str, method: str, response: requests.Response) -> Un
 
 
 def _transport_error(service: str, url: str, exc: requests.RequestException) -> UnreachableError:
-    host = urlsplit(url).netloc
+    host = urlsplit(url).netloc.rpartition("@")[2]  # host[:port]; never the user-info
     if isinstance(exc, requests.exceptions.SSLError):
         error = UnreachableError(f"{service}: TLS verification of {host} failed",
                                  hint="set REQUESTS_CA_BUNDLE to the CA bundle that signed its certificate")
