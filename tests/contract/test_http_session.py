@@ -150,3 +150,84 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds({"Retry-After": "5"}) == 5
     assert retry_after_seconds({}) is None
     assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+
+
+SOAP_LOGIN = "https://test.salesforce.com/services/Soap/u/59.0"
+LOGIN_OK = """<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope
+ xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><loginResponse><result>
+<serverUrl>https://evil.example/services/Soap/u/59.0/00Dxx</serverUrl>
+<sessionId>SESSION-FROM-EVIL</sessionId></result></loginResponse></soapenv:Body></soapenv:Envelope>"""
+EVIL = "http://evil.example/collect"
+EVIL_LOCATION = "http://spy:hunter2@evil.example/collect?steal=yes&token=leaky#frag"
+
+
+@responses.activate
+def test_soap_login_never_follows_a_redirect_with_the_password() -> None:
+    """Defect 8: a 307 from the login URL made requests re-POST password + security token elsewhere."""
+    from worker.io.salesforce import connect
+    from worker.settings import Settings
+
+    responses.post(SOAP_LOGIN, status=307, headers={"Location": EVIL_LOCATION})
+    responses.post(EVIL, body=LOGIN_OK)
+    settings = Settings(_env_file=None, salesforce_instance_url=None, salesforce_access_token=None,
+                        salesforce_username="ops@acme.test", salesforce_password="pw-canary",
+                        salesforce_security_token="st-canary", salesforce_domain="test")
+    with pytest.raises(UnreachableError) as caught:
+        connect(settings, ServiceSession("salesforce", sleep=lambda s: None))
+    assert [call.request.url for call in responses.calls] == [SOAP_LOGIN]  # never followed, never retried
+    message = str(caught.value)
+    assert caught.value.message == ("salesforce POST /services/Soap/u/59.0 answered HTTP 307 redirect to "
+                                    "http://evil.example; tiersync follows no redirects")
+    assert "SALESFORCE_INSTANCE_URL" in caught.value.hint
+    for leak in ("steal", "leaky", "spy", "hunter2", "frag", "collect"):
+        assert leak not in message
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@responses.activate
+def test_zendesk_get_never_follows_a_redirect(status) -> None:
+    responses.get(URL, status=status, headers={"Location": "https://u:p@other.example:8443/x?access_token=leak"})
+    responses.get("https://other.example:8443/x", json={"organizations": []})
+    s, sleeps = session()
+    with pytest.raises(UnreachableError) as caught:
+        s.get(URL)
+    assert len(responses.calls) == 1 and sleeps == []
+    assert caught.value.message == (f"zendesk GET /api/v2/organizations.json answered HTTP {status} redirect to "
+                                    "https://other.example:8443; tiersync follows no redirects")
+    assert "ZENDESK_URL" in caught.value.hint
+    assert "leak" not in str(caught.value) and "u:p" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("location", "target"), [
+    ("/api/v2/elsewhere.json?x=1", "https://acme.zendesk.com"),  # relative: the same host
+    (None, "an unnamed location (no Location header)"),
+    ("http://[::1]:8080/x", "http://[::1]:8080"),
+    ("https://bad host\x1b[2J/x", "an unparseable location"),
+])
+@responses.activate
+def test_redirect_target_is_reduced_to_scheme_and_host(location, target) -> None:
+    responses.put(URL, status=302, headers={"Location": location} if location else {})
+    s, _ = session()
+    with pytest.raises(UnreachableError, match="follows no redirects") as caught:
+        s.put(URL, json={})
+    assert f"redirect to {target};" in caught.value.message
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_send_itself_follows_no_redirect() -> None:
+    responses.get(URL, status=302, headers={"Location": "https://other.example/x"})
+    responses.get("https://other.example/x", json={})
+    s, _ = session()
+    response = s.send(s.prepare_request(requests.Request("GET", URL)), allow_redirects=True)
+    assert response.status_code == 302 and len(responses.calls) == 1
+    assert s.max_redirects == 0
+
+
+@responses.activate
+def test_transport_errors_never_name_user_info() -> None:
+    responses.get("https://acme.zendesk.com/x", body=requests.ConnectionError("reset"))
+    s, _ = session(max_attempts=1)
+    with pytest.raises(UnreachableError) as caught:
+        s.get("https://ops:pw-in-url@acme.zendesk.com/x")
+    assert caught.value.message == "zendesk: acme.zendesk.com connection failed"

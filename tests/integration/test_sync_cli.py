@@ -253,3 +253,29 @@ def test_zendesk_url_without_a_dot(world: World) -> None:
     run = world.cli("sync", "--full", "--json")
     assert run.exit_code == 0, run.stderr
     assert run.json()["writes"]["updated"] > 0
+
+
+def test_password_sign_in_follows_no_redirect(world: World) -> None:
+    """Defect 8: a 307 at the SOAP login must not carry the password and security token elsewhere."""
+    sf = world.sandbox.salesforce
+    _password_mode(world, sf.password)
+    sf.fail_next(1, 307, {}, headers={"Location": f"http://u:p@evil.example/x?stolen={sf.password}"},
+                 path_contains="/services/Soap/")
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 4, run.stdout + run.stderr
+    assert ("error: salesforce POST /services/Soap/u/59.0 answered HTTP 307 redirect to http://evil.example; "
+            "tiersync follows no redirects") in run.stderr
+    assert "fix: set SALESFORCE_INSTANCE_URL" in run.stderr
+    assert "stolen" not in run.stderr and "u:p" not in run.stderr
+    assert sf.requests == [("POST", "/services/Soap/u/59.0")]
+    assert world.zendesk_writes() == 0
+
+
+def test_zendesk_redirect_is_not_followed(world: World) -> None:
+    world.sandbox.zendesk.fail_next(1, 302, {}, headers={"Location": world.sandbox.zendesk_url + "/elsewhere"})
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 4, run.stdout + run.stderr
+    assert f"HTTP 302 redirect to {world.sandbox.zendesk_url}; tiersync follows no redirects" in run.stderr
+    assert "fix: set ZENDESK_URL" in run.stderr
+    assert not any(path.startswith("/elsewhere") for _, path, _ in world.sandbox.zendesk.requests)
+    assert world.zendesk_writes() == 0

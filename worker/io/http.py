@@ -4,9 +4,10 @@
 adds what neither library does on its own: a timeout on every call, retries in exactly one
 place (tenacity; Retry-After honoured, idempotent verbs only for transport failures), pacing from
 the rate-limit headers, call counting, and one typed error per failure (worker.core.errors) with
-secrets scrubbed. Raising on 429 here also keeps zenpy 2.0.57 out of its in-process
-sleep-until-Retry-After loop (``BaseApi._call_api`` in zenpy 2.0.57 sleeps a second at a time, with no
-bound, while a 429 carries Retry-After: zenpy/lib/api.py in the 2.0.57 release).
+secrets scrubbed. It follows no redirect: a 3xx is an error naming only the target's scheme and
+host, so a password or token is never re-sent to another location. Raising on 429 here also
+keeps zenpy 2.0.57 out of its in-process sleep-until-Retry-After loop (``BaseApi._call_api`` in
+zenpy/lib/api.py sleeps a second at a time, with no bound, while a 429 carries Retry-After).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -208,8 +210,48 @@ def _classify(service: str, method: str, response: requests.Response) -> Tiersyn
     return RemoteStateError(f"{service} rejected the request ({where})", hint=hint)
 
 
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_HOST = re.compile(r"[a-z0-9._:-]+")  # urlsplit().hostname: lower-cased, IPv6 brackets removed
+_URL_SETTING = {"salesforce": "SALESFORCE_INSTANCE_URL (or SALESFORCE_DOMAIN)", "zendesk": "ZENDESK_URL"}
+
+
+def redirect_target(response: requests.Response) -> str:
+    """Where a 3xx response points, as ``scheme://host[:port]`` only: no user-info, path or query.
+
+    A relative Location resolves against the request's URL. A Location that does not parse into a
+    plain scheme and host is named generically, so no untrusted header text reaches a message.
+    """
+    location = response.headers.get("Location")
+    if not location:
+        return "an unnamed location (no Location header)"
+    try:
+        parts = urlsplit(urljoin(response.url or "", location))
+        host, port, scheme = parts.hostname or "", parts.port, parts.scheme.lower()
+    except ValueError:
+        return "an unparseable location"
+    if not _SCHEME.fullmatch(scheme) or not _HOST.fullmatch(host):
+        return "an unparseable location"
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def redirect_error(service: str, method: str, response: requests.Response) -> UnreachableError:
+    """A 3xx answer: tiersync follows no redirect, so credentials never go to another URL.
+
+    Not retried: the configured URL itself is wrong (it answered with a redirect).
+    """
+    path = urlsplit(response.url or "").path
+    error = UnreachableError(
+        f"{service} {method} {path} answered HTTP {response.status_code} redirect to {redirect_target(response)}; "
+        "tiersync follows no redirects",
+        hint=f"set {_URL_SETTING.get(service, 'the service URL')} to the final https URL of the service")
+    error.retryable = False
+    error.http_status = response.status_code
+    return error
+
+
 def _transport_error(service: str, url: str, exc: requests.RequestException) -> UnreachableError:
-    host = urlsplit(url).netloc
+    host = urlsplit(url).netloc.rpartition("@")[2]  # host[:port]; never the user-info
     if isinstance(exc, requests.exceptions.SSLError):
         error = UnreachableError(f"{service}: TLS verification of {host} failed",
                                  hint="set REQUESTS_CA_BUNDLE to the CA bundle that signed its certificate")
@@ -243,6 +285,7 @@ class ServiceSession(requests.Session):
         self.counter = counter or CallCounter()
         self.pacer = pacer or Pacer(sleep=sleep)
         self._sleep = sleep
+        self.max_redirects = 0  # never follow a redirect (see get_redirect_target and request)
         adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8)  # retries live here, not urllib3
         self.mount("https://", adapter)
         self.mount("http://", adapter)
@@ -264,11 +307,23 @@ class ServiceSession(requests.Session):
 
         return check
 
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """No redirect is ever followed, even by a direct ``send(..., allow_redirects=True)``.
+
+        A redirected SOAP login would re-POST the password and security token to the new location
+        (possibly plain http), and a redirected API call would carry the Authorization header.
+        """
+        return None
+
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        """Send one request through the policy; return a 2xx/3xx response or raise a TiersyncError."""
+        """Send one request through the policy; return a 2xx response or raise a TiersyncError.
+
+        Redirects are never followed (``allow_redirects`` is forced off); a 3xx is an error.
+        """
         method_s = method.decode() if isinstance(method, bytes) else method
         url_s = url.decode() if isinstance(url, bytes) else url
         kwargs.setdefault("timeout", self.timeout)
+        kwargs["allow_redirects"] = False
         retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
                             retry=retry_if_exception(self._retryable(method_s)), sleep=self._sleep,
                             reraise=True, before_sleep=self._log_retry)
@@ -283,8 +338,10 @@ class ServiceSession(requests.Session):
             raise _transport_error(self.service, url, exc) from None
         self.counter.add(self.service, method)
         self.pacer.observe(response.headers)
-        if response.status_code < 400:
+        if response.status_code < 300:
             return response
+        if response.status_code < 400:
+            raise redirect_error(self.service, method.upper(), response)
         raise classify(self.service, method.upper(), response)
 
     def _log_retry(self, state: RetryCallState) -> None:
