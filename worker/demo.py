@@ -32,29 +32,21 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
     config = tier_config.load(demo_config_path())
     with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="tiersync-demo-") as state_dir:
         seeded = seed_demo(sandbox, accounts=accounts, seed=42)
-        env = sandbox.env()
-        previous_ca = os.environ.get("REQUESTS_CA_BUNDLE")
-        os.environ["REQUESTS_CA_BUNDLE"] = env["REQUESTS_CA_BUNDLE"]
-        try:
-            values = {k.lower(): v for k, v in env.items() if k != "REQUESTS_CA_BUNDLE"}
-            settings = Settings.model_validate(values | {"tiersync_state_dir": state_dir})
-            services = build_services(settings, config)
-            if not as_json:
-                console.print(f"[bold]tiersync demo[/bold]: sandbox Salesforce {sandbox.salesforce_url} and Zendesk "
-                              f"{sandbox.zendesk_url}")
-                console.print(f"Seeded {seeded.accounts:,} accounts ({seeded.customers:,} customers in scope; "
-                              f"{seeded.unknown_tiers + seeded.blank_tiers} with unknown or blank tiers) and "
-                              f"{seeded.organizations:,} organizations ({seeded.orgs_15} with 15-character and "
-                              f"{seeded.orgs_lowercase} with lower-cased external ids, {seeded.duplicates} duplicated, "
-                              f"{seeded.without_org} accounts without one, {seeded.orphan_orgs} orphans).")
-                console.rule("First run: tiersync sync --full")
-            first = run_sync(config, services, SyncRequest(mode="full"))
-            second = run_sync(config, services, SyncRequest(mode="incremental"))
-        finally:
-            if previous_ca is None:
-                os.environ.pop("REQUESTS_CA_BUNDLE", None)
-            else:
-                os.environ["REQUESTS_CA_BUNDLE"] = previous_ca
+        # The sandbox CA reaches every request through Settings (REQUESTS_CA_BUNDLE); os.environ is left alone.
+        values = {k.lower(): v for k, v in sandbox.env().items()}
+        settings = Settings.model_validate(values | {"tiersync_state_dir": state_dir})
+        services = build_services(settings, config)
+        if not as_json:
+            console.print(f"[bold]tiersync demo[/bold]: sandbox Salesforce {sandbox.salesforce_url} and Zendesk "
+                          f"{sandbox.zendesk_url}")
+            console.print(f"Seeded {seeded.accounts:,} accounts ({seeded.customers:,} customers in scope; "
+                          f"{seeded.unknown_tiers + seeded.blank_tiers} with unknown or blank tiers) and "
+                          f"{seeded.organizations:,} organizations ({seeded.orgs_15} with 15-character and "
+                          f"{seeded.orgs_lowercase} with lower-cased external ids, {seeded.duplicates} duplicated, "
+                          f"{seeded.without_org} accounts without one, {seeded.orphan_orgs} orphans).")
+            console.rule("First run: tiersync sync --full")
+        first = run_sync(config, services, SyncRequest(mode="full"))
+        second = run_sync(config, services, SyncRequest(mode="incremental"))
     if as_json:
         console.file.write(json.dumps({"first_run": first.summary(), "second_run": second.summary()}, indent=2) + "\n")
     else:

@@ -29,7 +29,8 @@ def build_services(settings: Settings, config: TierConfigFile, *,
         return ServiceSession(service, timeout=settings.tiersync_http_timeout,
                               max_attempts=settings.tiersync_max_attempts,
                               max_retry_wait=settings.tiersync_max_retry_wait, counter=counter,
-                              pacer=Pacer(max_wait=settings.tiersync_max_retry_wait, sleep=sleep), sleep=sleep)
+                              pacer=Pacer(max_wait=settings.tiersync_max_retry_wait, sleep=sleep), sleep=sleep,
+                              ca_bundle=str(settings.requests_ca_bundle) if settings.requests_ca_bundle else None)
 
     netloc = settings.zendesk_netloc()
     zd = zendesk.ZendeskClient(zendesk.connect(settings, session("zendesk")), config.zendesk.organization_field,

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     tiersync_log_level: str = "INFO"
     tiersync_state_dir: Path = Field(default_factory=lambda: default_state_dir())
     redis_url: SecretStr | None = None
+    requests_ca_bundle: Path | None = None
+    """CA bundle for a private CA (the sandbox, a corporate proxy); the standard requests variable."""
     slack_webhook_url: SecretStr | None = None
 
     # Every number is finite and bounded: 1e10 or inf would reach socket timeouts and sleeps (README.md lists
@@ -110,6 +112,14 @@ class Settings(BaseSettings):
         if not _API_VERSION.fullmatch(version):
             raise ValueError("must be a REST API version such as 59.0 (no leading v)")
         return version
+
+    @field_validator("requests_ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None) -> Path | None:
+        """A CA bundle must be a readable file; requests would otherwise fail every request with OSError."""
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file")
+        return value
 
     @field_validator("redis_url")
     @classmethod
@@ -331,6 +341,7 @@ _FIX = {
     "salesforce_domain": "set SALESFORCE_DOMAIN to login, test or your My Domain prefix, or unset it",
     "salesforce_api_version": "set SALESFORCE_API_VERSION to e.g. 59.0, or unset it for the default",
     "redis_url": "use redis://:password@host:port/db (rediss:// for TLS), or unix:///path/to/redis.sock",
+    "requests_ca_bundle": "point REQUESTS_CA_BUNDLE at a PEM file of CA certificates, or unset it",
 }
 
 

@@ -123,6 +123,21 @@ def test_every_request_has_a_timeout() -> None:
 
 
 @responses.activate
+def test_the_configured_ca_bundle_beats_the_environment(monkeypatch, tmp_path) -> None:
+    seen = {}
+
+    def callback(request):
+        seen["verify"] = request.req_kwargs["verify"]
+        return 200, {}, "{}"
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "from-the-environment.pem"))
+    responses.add_callback(responses.GET, URL, callback=callback)
+    s = ServiceSession("zendesk", ca_bundle="/etc/tiersync/ca.pem", sleep=lambda _: None)
+    s.get(URL)
+    assert seen["verify"] == "/etc/tiersync/ca.pem"
+
+
+@responses.activate
 def test_error_messages_never_carry_secrets() -> None:
     register_secret("canary-secret-token-123")
     responses.get(URL, status=401, json={"error": "bad token canary-secret-token-123",

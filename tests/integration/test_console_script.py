@@ -74,3 +74,24 @@ def test_bad_environment_is_exit_2_and_never_shows_a_secret(tmp_path: Path, comm
     assert result.returncode == 2, output
     assert named in output and "fix" in output
     assert "hunter2" not in output and "Traceback" not in output and "internal error" not in output
+
+
+def test_demo_leaves_the_process_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    import worker.demo
+
+    seen = []
+    real_run_sync = worker.demo.run_sync
+
+    def watching(*args, **kwargs):  # the environment as the runs see it
+        seen.append(dict(os.environ))
+        return real_run_sync(*args, **kwargs)
+
+    monkeypatch.setattr(worker.demo, "run_sync", watching)
+    before = dict(os.environ)
+    assert worker.demo.run_demo(Console(file=io.StringIO()), accounts=20) == 0
+    assert seen == [before, before]  # not edited even while the runs go on
+    assert dict(os.environ) == before

@@ -280,3 +280,13 @@ def test_default_state_dir_is_one_absolute_place_whatever_the_working_directory(
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert Settings().tiersync_state_dir == tmp_path / "home" / ".local" / "state" / "tiersync"
+
+
+def test_a_ca_bundle_that_is_not_a_file_is_a_config_error(tmp_path, monkeypatch) -> None:
+    from worker.core.errors import ConfigError
+    from worker.settings import load_settings
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match="REQUESTS_CA_BUNDLE") as caught:
+        load_settings()
+    assert "PEM file" in caught.value.hint
