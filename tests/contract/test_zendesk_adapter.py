@@ -224,28 +224,28 @@ def test_falls_back_to_single_job_polling_when_show_many_is_not_served() -> None
     assert show_many.call_count == 1
 
 
-@pytest.mark.parametrize(
-    ("netloc", "parts", "forced"),
-    [
-        ("acme.zendesk.com", ("acme", "zendesk.com"), None),
-        ("127.0.0.1:8443", ("127", "0.0.1:8443"), None),
-        ("localhost:8443", ("tiersync", "invalid"), "localhost:8443"),
-        ("[::1]:8443", ("tiersync", "invalid"), "[::1]:8443"),
-    ],
-)
-def test_zenpy_host_for_every_kind_of_netloc(monkeypatch, netloc, parts, forced) -> None:
-    from worker.io.zendesk import _zenpy_host
+@pytest.mark.parametrize("netloc", ["acme.zendesk.com", "127.0.0.1:8443", "localhost:8443", "[::1]:8443"])
+@responses.activate
+def test_every_kind_of_host_is_reached_without_touching_the_environment(netloc) -> None:
+    base = f"https://{netloc}/api/v2"
+    responses.get(f"{base}/users/me.json", json={"user": {"id": 1, "role": "admin", "email": "a@acme.test"}})
+    responses.get(f"{base}/organizations.json", json={
+        "organizations": [{"id": 7, "name": "A", "external_id": "x", "organization_fields": {}}],
+        "meta": {"has_more": False, "after_cursor": None}, "links": {"next": None}})
+    before = dict(os.environ)
+    settings = Settings(_env_file=None, zendesk_url=f"https://{netloc}", zendesk_oauth_token="t")
+    zd = ZendeskClient(connect(settings, ServiceSession("zendesk")), "support_tier")
+    zd.require_admin()
+    assert [o.id for o in zd.all_organizations()] == [7]
+    assert dict(os.environ) == before
 
-    assert _zenpy_host(netloc) == parts
-    assert os.environ.get("ZENPY_FORCE_NETLOC") == forced
 
-
-def test_a_users_own_zenpy_override_is_left_alone(monkeypatch) -> None:
-    from worker.io.zendesk import _zenpy_host
-
-    monkeypatch.setenv("ZENPY_FORCE_NETLOC", "proxy.internal:9000")
-    _zenpy_host("acme.zendesk.com")
-    assert os.environ["ZENPY_FORCE_NETLOC"] == "proxy.internal:9000"
+def test_two_clients_for_two_dotless_hosts_stay_apart() -> None:
+    first = connect(Settings(_env_file=None, zendesk_url="https://localhost:1111", zendesk_oauth_token="t"),
+                    ServiceSession("zendesk"))
+    second = connect(Settings(_env_file=None, zendesk_url="https://localhost:2222", zendesk_oauth_token="t"),
+                     ServiceSession("zendesk"))
+    assert (first.organizations.base_url, second.organizations.base_url) == ("localhost:1111", "localhost:2222")
 
 
 @responses.activate

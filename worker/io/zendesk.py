@@ -13,7 +13,6 @@ zenpy never enters its sleep-forever loop.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -50,34 +49,40 @@ def connect(settings: Settings, session: ServiceSession) -> Zenpy:
 
     zenpy builds its host as ``f"{subdomain}.{domain}"``, so the configured host is split at its
     first dot; this reaches ``https://acme.zendesk.com`` and ``https://127.0.0.1:8443`` alike. A host
-    without a dot (``localhost:8443``, ``[::1]:8443``) goes through zenpy's own override, the
-    ``ZENPY_FORCE_NETLOC`` variable it reads on every request (zenpy PR #406).
+    without a dot (``localhost:8443``, ``[::1]:8443``) is pinned on this client's endpoint objects
+    (:func:`_pin_netloc`), never through zenpy's process-wide ``ZENPY_FORCE_NETLOC`` variable.
     """
-    subdomain, domain = _zenpy_host(settings.zendesk_netloc())
+    netloc = settings.zendesk_netloc()
     credentials: dict[str, Any]
     if settings.zendesk_oauth_token is not None:
         credentials = {"oauth_token": settings.zendesk_oauth_token.get_secret_value()}
     else:
         assert settings.zendesk_api_token is not None
         credentials = {"email": settings.zendesk_email, "token": settings.zendesk_api_token.get_secret_value()}
-    return Zenpy(subdomain=subdomain, domain=domain, session=session, timeout=settings.tiersync_http_timeout,
-                 disable_cache=True, **credentials)
-
-
-_forced_netloc: str | None = None  # the ZENPY_FORCE_NETLOC value tiersync set, if any
-
-
-def _zenpy_host(netloc: str) -> tuple[str, str]:
-    global _forced_netloc
     host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
-    if "." in host and not host.startswith("["):
-        if _forced_netloc is not None and os.environ.get("ZENPY_FORCE_NETLOC") == _forced_netloc:
-            del os.environ["ZENPY_FORCE_NETLOC"]  # undo our own override, never a user's
-        _forced_netloc = None
-        subdomain, domain = netloc.split(".", 1)
-        return subdomain, domain
-    os.environ["ZENPY_FORCE_NETLOC"] = _forced_netloc = netloc
-    return "tiersync", "invalid"  # never used: zenpy takes the netloc from the override
+    dotted = "." in host and not host.startswith("[")
+    subdomain, domain = netloc.split(".", 1) if dotted else ("tiersync", "invalid")
+    client = Zenpy(subdomain=subdomain, domain=domain, session=session, timeout=settings.tiersync_http_timeout,
+                   disable_cache=True, **credentials)
+    if not dotted:
+        _pin_netloc(client, netloc)
+    return client
+
+
+_USED_ENDPOINTS = ("users", "organizations", "organization_fields", "job_status")
+
+
+def _pin_netloc(client: Zenpy, netloc: str) -> None:
+    """Make this client's endpoint objects build URLs on ``netloc`` and recognise its responses.
+
+    zenpy's ``BaseApi.base_url`` is what both its URL builder and its response handlers
+    (``api.base_url in response.request.url``) use; overriding it per object keeps the change to
+    this client. Only the endpoints tiersync calls are pinned (see the module docstring).
+    """
+    for name in _USED_ENDPOINTS:
+        api = getattr(client, name)
+        pinned = type(f"Pinned{type(api).__name__}", (type(api),), {"base_url": property(lambda _api: netloc)})
+        api.__class__ = pinned
 
 
 def _field_state(field: Any) -> OrganizationFieldState:
