@@ -92,6 +92,17 @@ def test_service_error_messages_are_printed_literally(world: World, command: tup
     assert len(run.stderr.splitlines()) == 2  # error + fix: the newline inside cannot forge a line
 
 
+def test_log_lines_show_remote_text_literally(world: World) -> None:
+    """A retry warning quotes the service's words: no escape byte, and one line per record."""
+    world.sandbox.zendesk.fail_next(1, 503, {"error": "Busy", "description": EVIL},
+                                    path_contains="/organization_fields")
+    run = world.cli("sync", "--full", "--dry-run")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    assert_inert(run)
+    (warning,) = [line for line in run.stderr.splitlines() if "retrying" in line]
+    assert EVIL_SHOWN in warning
+
+
 def test_doctor_prints_service_errors_literally(world: World) -> None:
     world.sandbox.zendesk.fail_next(1, 422, {"error": "RecordInvalid", "description": EVIL},
                                     path_contains="/organization_fields")
