@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from worker.core import config as tier_config
@@ -25,14 +24,14 @@ from worker.core.ports import ProgressSink
 from worker.core.redaction import redact
 from worker.core.report import RunRecord
 from worker.engine import SyncRequest, run_sync
-from worker.render import render_outcome, render_plan
+from worker.render import literal, make_console, render_outcome, render_plan
 from worker.services import build_services, configure_logging
 from worker.settings import Settings, load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Keep Zendesk organizations in step with the customer tiers that live in Salesforce.")
-out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+out = make_console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+err = make_console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of the plan.")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Plan and show; write nothing.")]
@@ -40,11 +39,16 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Apply even if max_ch
 LimitOption = Annotated[int, typer.Option("--limit", help="Rows of each plan table to show (0 = all).")]
 
 
+def print_error(message: str, hint: str = "") -> None:
+    """Print ``error: <message>`` and ``fix: <hint>`` to stderr, redacted, each one line, text literal."""
+    err.print(f"[red]error:[/red] {literal(redact(message))}", soft_wrap=True)
+    if hint:
+        err.print(f"[dim]fix:[/dim] {literal(redact(hint))}", soft_wrap=True)
+
+
 def fail(error: TiersyncError) -> None:
     """Print a one-line cause (and the fix) to stderr and exit with the error's code."""
-    err.print(f"[red]error:[/red] {redact(error.message)}", highlight=False, soft_wrap=True)
-    if error.hint:
-        err.print(f"[dim]fix:[/dim] {redact(error.hint)}", highlight=False, soft_wrap=True)
+    print_error(error.message, error.hint)
     raise typer.Exit(int(error.exit_code))
 
 
@@ -81,9 +85,7 @@ def _finish(record: RunRecord, as_json: bool, limit: int) -> None:
             render_plan(record.plan, out, limit=limit)
         render_outcome(record, out)
     if record.error:
-        err.print(f"[red]error:[/red] {redact(record.error)}", highlight=False, soft_wrap=True)
-        if record.hint:
-            err.print(f"[dim]fix:[/dim] {redact(record.hint)}", highlight=False, soft_wrap=True)
+        print_error(record.error, record.hint)
     raise typer.Exit(int(record.exit_code))
 
 
@@ -190,7 +192,7 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback, no secrets
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {redact(str(exc))[:300]}", highlight=False)
+        err.print(f"[red]internal error:[/red] {literal(f'{type(exc).__name__}: {redact(str(exc))[:300]}')}")
         err.print("[dim]fix:[/dim] this is a tiersync bug; re-run with TIERSYNC_LOG_LEVEL=DEBUG and report it")
         sys.exit(int(ExitCode.INTERNAL))
 

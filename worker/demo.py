@@ -13,7 +13,7 @@ from rich.console import Console
 from worker.core import config as tier_config
 from worker.core.errors import ExitCode
 from worker.engine import SyncRequest, run_sync
-from worker.render import render_outcome, render_plan
+from worker.render import literal, render_outcome, render_plan
 from worker.services import build_services, configure_logging
 from worker.settings import Settings
 
@@ -37,8 +37,8 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
         settings = Settings.model_validate(values | {"tiersync_state_dir": state_dir})
         services = build_services(settings, config)
         if not as_json:
-            console.print(f"[bold]tiersync demo[/bold]: sandbox Salesforce {sandbox.salesforce_url} and Zendesk "
-                          f"{sandbox.zendesk_url}")
+            console.print(f"[bold]tiersync demo[/bold]: sandbox Salesforce {literal(sandbox.salesforce_url)} and "
+                          f"Zendesk {literal(sandbox.zendesk_url)}")
             console.print(f"Seeded {seeded.accounts:,} accounts ({seeded.customers:,} customers in scope; "
                           f"{seeded.unknown_tiers + seeded.blank_tiers} with unknown or blank tiers) and "
                           f"{seeded.organizations:,} organizations ({seeded.orgs_15} with 15-character and "

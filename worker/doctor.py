@@ -11,6 +11,7 @@ from worker.core import config as tier_config
 from worker.core.errors import ExitCode, TiersyncError
 from worker.core.fieldplan import plan_field
 from worker.core.redaction import redact
+from worker.render import literal
 from worker.services import build_services, configure_logging
 from worker.settings import load_settings
 
@@ -21,18 +22,20 @@ class _Checks:
         self.worst = ExitCode.OK
 
     def ok(self, text: str) -> None:
-        self.console.print(f"[green]✓[/green] {text}")
+        """Print a passed check; ``text`` is shown literally (it may hold remote text)."""
+        self.console.print(f"[green]✓[/green] {literal(text)}")
 
     def warn(self, text: str) -> None:
-        self.console.print(f"[yellow]![/yellow] {text}")
+        """Print a warning; ``text`` is shown literally (it may hold remote text)."""
+        self.console.print(f"[yellow]![/yellow] {literal(text)}")
 
     def run(self, label: str, check: Callable[[], Any]) -> Any:
         try:
             return check()
         except TiersyncError as error:
-            self.console.print(f"[red]✗[/red] {label}: {redact(error.message)}")
+            self.console.print(f"[red]✗[/red] {literal(label)}: {literal(redact(error.message))}")
             if error.hint:
-                self.console.print(f"    fix: {redact(error.hint)}")
+                self.console.print(f"    fix: {literal(redact(error.hint))}")
             self.worst = max(self.worst, error.exit_code) if self.worst else error.exit_code
             return None
 
@@ -69,7 +72,8 @@ def _salesforce(checks: _Checks, services: Any, config: tier_config.TierConfigFi
         return
     wanted = [f for f in config.soql_fields if f.lower() not in names]
     if wanted:
-        checks.console.print(f"[red]✗[/red] Salesforce {config.salesforce.object} lacks field(s) {', '.join(wanted)}")
+        checks.console.print(f"[red]✗[/red] Salesforce {literal(config.salesforce.object)} lacks field(s) "
+                             f"{literal(', '.join(wanted))}")
         checks.console.print("    fix: correct salesforce.tier_field / salesforce.fields in the tier file")
         checks.worst = checks.worst or ExitCode.REMOTE_STATE
     else:
@@ -98,7 +102,7 @@ def _zendesk(checks: _Checks, services: Any, config: tier_config.TierConfigFile)
     if me.get("role") == "admin":
         checks.ok(f"Zendesk user is an admin ({me.get('email')})")
     else:
-        checks.console.print(f"[red]✗[/red] Zendesk user role is {me.get('role')!r}, not admin")
+        checks.console.print(f"[red]✗[/red] Zendesk user role is {literal(repr(me.get('role')))}, not admin")
         checks.console.print("    fix: use an admin's API token; organization fields and update_many need one")
         checks.worst = checks.worst or ExitCode.AUTH
     state = checks.run("Zendesk organization field", services.zendesk.find_field)

@@ -13,6 +13,7 @@ from worker.engine import Services
 from worker.io import salesforce, zendesk
 from worker.io.http import CallCounter, Pacer, ServiceSession
 from worker.io.state import namespace_for, open_store
+from worker.render import visible
 from worker.settings import Settings
 
 
@@ -41,6 +42,18 @@ def build_services(settings: Settings, config: TierConfigFile, *,
     return Services(salesforce=sf, zendesk=zd, state=state, counter=counter)
 
 
+class VisibleFormatter(logging.Formatter):
+    """Formats a log line with its control characters made visible (worker.render.visible).
+
+    Log messages quote services' error text: an escape sequence or a newline in it must not reach
+    the terminal or forge extra log lines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The formatted line, control characters escaped."""
+        return visible(super().formatMessage(record))
+
+
 def configure_logging(level: str) -> None:
     """Log to stderr through the redaction filter; keep chatty client libraries at WARNING.
 
@@ -50,7 +63,7 @@ def configure_logging(level: str) -> None:
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
