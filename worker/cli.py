@@ -24,9 +24,10 @@ from worker.core.ports import ProgressSink
 from worker.core.redaction import redact
 from worker.core.report import RunRecord
 from worker.engine import SyncRequest, run_sync
+from worker.envnames import mentions_a_service
 from worker.render import literal, make_console, render_outcome, render_plan
 from worker.services import build_services, configure_logging
-from worker.settings import Settings, load_settings
+from worker.settings import Settings, load_settings, misspelled_variables, variable_sources
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Keep Zendesk organizations in step with the customer tiers that live in Salesforce.")
@@ -55,6 +56,8 @@ def fail(error: TiersyncError) -> None:
 def _prepare() -> tuple[Settings, tier_config.TierConfigFile]:
     settings = load_settings()
     configure_logging(settings.tiersync_log_level)
+    for unknown in misspelled_variables():  # ignored by the settings loader, so say so
+        err.print(f"[yellow]warning:[/yellow] {literal(unknown.describe())}", soft_wrap=True)
     return settings, tier_config.load(settings.tiersync_config)
 
 
@@ -173,13 +176,22 @@ def run() -> None:
     """The main job: an incremental sync when credentials are configured, else the demo."""
     try:
         settings = load_settings()
+        _refuse_misspelled_variables()
     except TiersyncError as error:
         fail(error)
-    if settings.has_credentials:
+    if settings.has_credentials or mentions_a_service(variable_sources()):
         _sync(SyncRequest(mode="incremental"), as_json=False, limit=20)
     else:
         out.print("No Salesforce/Zendesk credentials configured: running the demo against the built-in sandbox.")
         demo(accounts=200, as_json=False, limit=10)
+
+
+def _refuse_misspelled_variables() -> None:
+    """``run`` must not take a misspelled credential for "no credentials" and run the demo instead."""
+    unknown = misspelled_variables()
+    if unknown:
+        raise ConfigError("; ".join(u.describe() for u in unknown),
+                          hint="correct the name (config/.env.example lists every variable), or unset it")
 
 
 def main() -> None:

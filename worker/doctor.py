@@ -13,7 +13,7 @@ from worker.core.fieldplan import plan_field
 from worker.core.redaction import redact
 from worker.render import literal
 from worker.services import build_services, configure_logging
-from worker.settings import load_settings
+from worker.settings import load_settings, misspelled_variables
 
 
 class _Checks:
@@ -47,6 +47,8 @@ def run_doctor(console: Console) -> int:
     if settings is None:
         return int(checks.worst)
     configure_logging(settings.tiersync_log_level)
+    for unknown in misspelled_variables():
+        checks.warn(f"{unknown.describe()}; it is ignored")
     config = checks.run("tier file", lambda: tier_config.load(settings.tiersync_config))
     if config is not None:
         checks.ok(f"tier file {settings.tiersync_config}: {len(config.tiers)} tiers, {len(config.rules)} rules")

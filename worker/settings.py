@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import suppress
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.core.errors import ConfigError
 from worker.core.redaction import register_secret
+from worker.envnames import UnknownVariable, unknown_variables
 
 
 class SalesforceAuth(StrEnum):
@@ -363,6 +365,23 @@ def load_settings() -> Settings:
         raise ConfigError(f"{_env_file()}: cannot read: {exc.strerror}",
                           hint="make the .env file readable, or remove it and set the variables in the environment",
                           ) from None
+
+
+def variable_sources() -> dict[str, list[str]]:
+    """The names of the variables set in the environment and in the ``.env`` file (values never read)."""
+    sources = {"environment": list(os.environ)}
+    env_file = _env_file()
+    if env_file.is_file():
+        from dotenv import dotenv_values  # pydantic-settings reads .env with python-dotenv too
+
+        with suppress(OSError, UnicodeDecodeError):  # load_settings reports an unreadable .env
+            sources[".env"] = list(dotenv_values(env_file, encoding="utf-8"))
+    return sources
+
+
+def misspelled_variables() -> list[UnknownVariable]:
+    """Variables with tiersync's prefixes (SALESFORCE_, ZENDESK_, TIERSYNC_) that tiersync does not read."""
+    return unknown_variables((name.upper() for name in Settings.model_fields), variable_sources())
 
 
 def _env_file() -> Path:

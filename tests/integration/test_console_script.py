@@ -95,3 +95,21 @@ def test_demo_leaves_the_process_environment_alone(monkeypatch: pytest.MonkeyPat
     assert worker.demo.run_demo(Console(file=io.StringIO()), accounts=20) == 0
     assert seen == [before, before]  # not edited even while the runs go on
     assert dict(os.environ) == before
+
+
+def test_run_with_a_misspelled_credential_is_exit_2_not_the_demo(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SALESFORCE_USER=integration@acme.test\nZENDESK_URL=https://acme.zendesk.com\n")
+    result = tiersync("run", cwd=tmp_path, extra={"PYTHONPATH": str(ROOT), "ZENDESK_APITOKEN": "tok-canary-1234"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "demo" not in result.stdout
+    assert "SALESFORCE_USER (.env) is not a tiersync variable; did you mean SALESFORCE_USERNAME?" in result.stderr
+    assert "ZENDESK_APITOKEN (environment) is not a tiersync variable; did you mean ZENDESK_API_TOKEN?" in result.stderr
+    assert "tok-canary-1234" not in result.stdout + result.stderr
+
+
+def test_run_with_incomplete_credentials_is_exit_2_not_the_demo(tmp_path: Path) -> None:
+    result = tiersync("run", cwd=tmp_path, extra={"PYTHONPATH": str(ROOT), "ZENDESK_EMAIL": "a@acme.test",
+                                                  "TIERSYNC_CONFIG": str(ROOT / "config" / "tiers.yaml")})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "demo" not in result.stdout
+    assert "Salesforce credentials are missing or incomplete" in result.stderr

@@ -147,3 +147,13 @@ def test_case_only_differences_doctor_and_sync_agree(world: World, key: str, opt
     assert message in " ".join(doctor.stdout.split()) and message in " ".join(sync.stderr.split())
     assert "ready to sync" not in doctor.stdout and "next sync fixes" not in doctor.stdout
     assert world.zendesk_writes() == 0
+
+
+def test_a_misspelled_variable_is_named_not_silently_ignored(world: World) -> None:
+    world.monkeypatch.setenv("TIERSYNC_HTTP_TIMOUT", "5")
+    run = world.cli("sync", "--dry-run")
+    assert run.exit_code == 0, run.stderr
+    assert "warning: TIERSYNC_HTTP_TIMOUT (environment) is not a tiersync variable; did you mean " \
+           "TIERSYNC_HTTP_TIMEOUT?" in run.stderr
+    doctor = world.cli("doctor")
+    assert "TIERSYNC_HTTP_TIMOUT (environment) is not a tiersync variable" in " ".join(doctor.stdout.split())
