@@ -37,7 +37,7 @@ err = make_console(stderr=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary instead of the plan.")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Plan and show; write nothing.")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Apply even if max_change_fraction would refuse.")]
-LimitOption = Annotated[int, typer.Option("--limit", help="Rows of each plan table to show (0 = all).")]
+LimitOption = Annotated[int, typer.Option("--limit", min=0, help="Rows of each plan table to show (0 = all).")]
 
 
 def print_error(message: str, hint: str = "") -> None:
@@ -47,8 +47,16 @@ def print_error(message: str, hint: str = "") -> None:
         err.print(f"[dim]fix:[/dim] {literal(redact(hint))}", soft_wrap=True)
 
 
-def fail(error: TiersyncError) -> None:
-    """Print a one-line cause (and the fix) to stderr and exit with the error's code."""
+def fail(error: TiersyncError, *, as_json: bool = False) -> None:
+    """Print a one-line cause (and the fix) to stderr and exit with the error's code.
+
+    With ``--json``, stdout also gets a document with ``exit_code``, ``error`` and ``hint``, so a
+    script reading stdout sees every failure, not an empty output.
+    """
+    if as_json:
+        document = {"exit_code": int(error.exit_code), "error": redact(error.message),
+                    "hint": redact(error.hint) or None}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     print_error(error.message, error.hint)
     raise typer.Exit(int(error.exit_code))
 
@@ -97,7 +105,7 @@ def _sync(request: SyncRequest, as_json: bool, limit: int) -> None:
         settings, config = _prepare()
         services = build_services(settings, config)
     except TiersyncError as error:
-        fail(error)
+        fail(error, as_json=as_json)
     with progress_reporter(not as_json) as report:
         record = run_sync(config, services, request, progress=report)
     _finish(record, as_json, limit)
@@ -130,11 +138,11 @@ def resync(account_ids: Annotated[list[str] | None, typer.Argument(help="Salesfo
     """Re-read the given accounts (or --all) and put their organizations right."""
     if bool(account_ids) == all_accounts:
         fail(ConfigError("give account ids or --all, not both and not neither",
-                         hint="e.g. tiersync resync 001A000001abcdeAAA"))
+                         hint="e.g. tiersync resync 001A000001abcdeAAA"), as_json=as_json)
     try:
         ids = parse_account_ids(account_ids or [])
     except TiersyncError as error:
-        fail(error)
+        fail(error, as_json=as_json)
     request = SyncRequest(mode="full", dry_run=dry_run, force=force) if all_accounts else \
         SyncRequest(mode="ids", account_ids=ids, dry_run=dry_run, force=force)
     _sync(request, as_json, limit)

@@ -113,3 +113,17 @@ def test_run_with_incomplete_credentials_is_exit_2_not_the_demo(tmp_path: Path) 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "demo" not in result.stdout
     assert "Salesforce credentials are missing or incomplete" in result.stderr
+
+
+def test_json_mode_reports_configuration_errors_on_stdout_too(tmp_path: Path) -> None:
+    (tmp_path / "tiers.yaml").write_text("salesforce: {tier_field: X}\ntiers: []\n")
+    result = tiersync("sync", "--json", cwd=tmp_path, extra={"PYTHONPATH": str(ROOT), "TIERSYNC_CONFIG": "tiers.yaml"})
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert document["exit_code"] == 2 and document["error"].startswith("tiers.yaml: tiers: ") and document["hint"]
+    assert result.stderr.startswith("error: tiers.yaml: tiers: ")
+
+
+def test_negative_limit_is_refused(tmp_path: Path) -> None:
+    result = tiersync("sync", "--limit", "-1", cwd=tmp_path, extra={"PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
