@@ -57,3 +57,18 @@ def test_doctor_runs_the_where_clause(world: World) -> None:
     empty = world.cli("doctor")
     assert empty.exit_code == 0, empty.stdout
     assert "matches no Account yet" in empty.stdout
+
+
+def test_doctor_does_not_guess_about_a_field_it_could_not_read(world: World) -> None:
+    world.sandbox.zendesk.fail_next(5, 500, {"error": "InternalError"}, path_contains="organization_fields")
+    run = world.cli("doctor")
+    assert run.exit_code == 4, run.stdout
+    assert "✗ Zendesk organization field:" in run.stdout
+    assert "does not exist yet" not in run.stdout
+
+
+def test_doctor_keeps_checking_credentials_after_a_bad_tier_file(world: World) -> None:
+    world.config_path.write_text("tiers: []\n")
+    run = world.cli("doctor")
+    assert run.exit_code == 2, run.stdout
+    assert "✗ tier file" in run.stdout and "Salesforce sign-in mode: access_token" in run.stdout
