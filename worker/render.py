@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from worker.core.plan import Outcome, Plan
+from worker.core.plan import PADDED_EXTERNAL_ID, Outcome, Plan
 from worker.core.report import RunRecord
 
 # C0 and C1 controls and DEL, line/paragraph separators, bidirectional controls, lone surrogates.
@@ -100,6 +100,11 @@ def render_plan(plan: Plan, console: Console, *, limit: int = 20) -> None:
         console.print(f"  Orphan organizations: {len(plan.orphans):,} · duplicate external ids: "
                       f"{len(plan.duplicates):,} · organizations without external_id: "
                       f"{plan.organizations_without_external_id:,}")
+        padded = [o.organization_id for o in plan.orphans if o.why == PADDED_EXTERNAL_ID]
+        if padded:
+            shown = ", ".join(str(i) for i in padded[:10]) + (" …" if len(padded) > 10 else "")
+            console.print(f"  [yellow]{len(padded):,} organization(s) have an external_id with surrounding whitespace, "
+                          f"which incremental runs cannot find; trim it in Zendesk:[/yellow] {literal(shown)}")
     _table(console, "Changes", [(i.account_id, i.account_name, str(i.organization_id),
                                  f"{i.current_tag or '(none)'} → {i.target_tag}") for i in plan.changes], limit,
            ("account", "name", "organization", "tier tag"))

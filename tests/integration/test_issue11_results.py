@@ -120,6 +120,9 @@ def test_padded_external_id_is_reported_and_treated_alike_by_full_and_incrementa
     full = world.cli("sync", "--full", "--json")
     assert full.exit_code == 0, full.stderr
     assert world.tier_of(org_id) is None
+    shown = world.cli("sync", "--full", "--dry-run")
+    assert "1 organization(s) have an external_id with surrounding whitespace" in shown.stdout
+    assert " ".join(shown.stdout.split()).split("trim it in Zendesk: ")[1].startswith(str(org_id))
     orphan = next(o for o in full.json()["orphans"] if o["organization_id"] == org_id)
     assert "incremental runs cannot find it" in orphan["why"]
     account_id = next(a for a in world.sandbox.salesforce.accounts

@@ -132,7 +132,7 @@ def _rank(config: TierConfigFile) -> dict[str, int]:
     return {tier.tag: index for index, tier in enumerate(config.tiers)}
 
 
-_PADDED = "external_id has surrounding whitespace, so incremental runs cannot find it; trim it in Zendesk"
+PADDED_EXTERNAL_ID = "external_id has surrounding whitespace, so incremental runs cannot find it; trim it in Zendesk"
 
 
 def _plan_one(account: Account, decision: TierDecision, organizations: Sequence[Organization],
@@ -140,7 +140,7 @@ def _plan_one(account: Account, decision: TierDecision, organizations: Sequence[
     base = AccountPlan(account.id, account.name, Outcome.NO_ORGANIZATION, decision)
     if not organizations and padded:
         ids = ", ".join(str(o.id) for o in padded)
-        return replace(base, detail=f"organization {ids}: {_PADDED}")
+        return replace(base, detail=f"organization {ids}: {PADDED_EXTERNAL_ID}")
     if not organizations:
         return replace(base, detail="no organization has this external_id")
     if len(organizations) > 1:
@@ -179,7 +179,7 @@ def _orphans(index: OrganizationIndex, in_scope: set[str]) -> tuple[OrphanOrgani
     ]
     orphans += [OrphanOrganization(o.id, o.name, o.external_id or "", "external_id is not a Salesforce id")
                 for o in index.foreign]
-    orphans += [OrphanOrganization(o.id, o.name, o.external_id or "", _PADDED)
+    orphans += [OrphanOrganization(o.id, o.name, o.external_id or "", PADDED_EXTERNAL_ID)
                 for orgs in index.padded.values() for o in orgs]
     return tuple(sorted(orphans, key=lambda o: o.organization_id))
 
