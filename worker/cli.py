@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from worker.core import config as tier_config
+from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ConfigError, ExitCode, TiersyncError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.core.ports import ProgressSink
@@ -61,12 +61,12 @@ def fail(error: TiersyncError, *, as_json: bool = False) -> None:
     raise typer.Exit(int(error.exit_code))
 
 
-def _prepare() -> tuple[Settings, tier_config.TierConfigFile]:
+def _prepare() -> tuple[Settings, TierFile]:
     settings = load_settings()
     configure_logging(settings.tiersync_log_level)
     for unknown in misspelled_variables():  # ignored by the settings loader, so say so
         err.print(f"[yellow]warning:[/yellow] {literal(unknown.describe())}", soft_wrap=True)
-    return settings, tier_config.load(settings.tiersync_config)
+    return settings, load_tier_file(settings.tiersync_config)
 
 
 @contextmanager

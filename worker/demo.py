@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from worker.core import config as tier_config
+from worker.core.config import load_tier_file
 from worker.core.errors import ExitCode
 from worker.engine import SyncRequest, run_sync
 from worker.render import literal, render_outcome, render_plan
@@ -29,7 +29,7 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
     from worker.sandbox.server import Sandbox
 
     configure_logging(os.environ.get("TIERSYNC_LOG_LEVEL", "WARNING"))
-    config = tier_config.load(demo_config_path())
+    config = load_tier_file(demo_config_path())
     with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="tiersync-demo-") as state_dir:
         seeded = seed_demo(sandbox, accounts=accounts, seed=42)
         # The sandbox CA reaches every request through Settings (REQUESTS_CA_BUNDLE); os.environ is left alone.

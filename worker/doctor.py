@@ -7,8 +7,8 @@ from typing import Any
 
 from rich.console import Console
 
-from worker.core import config as tier_config
 from worker.core.actions import Action
+from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ExitCode, TiersyncError
 from worker.core.fieldplan import plan_field
 from worker.core.ports import SalesforceChecks, StateStore, ZendeskChecks
@@ -61,7 +61,7 @@ def run_doctor(console: Console) -> int:
     configure_logging(settings.tiersync_log_level)
     for unknown in misspelled_variables():
         checks.warn(f"{unknown.describe()}; it is ignored")
-    config = checks.run("tier file", lambda: tier_config.load(settings.tiersync_config))
+    config = checks.run("tier file", lambda: load_tier_file(settings.tiersync_config))
     if config is not FAILED:
         checks.ok(f"tier file {settings.tiersync_config}: {len(config.tiers)} tiers, {len(config.rules)} rules")
     if checks.run("credentials", settings.check) is FAILED:
@@ -80,7 +80,7 @@ def run_doctor(console: Console) -> int:
     return int(checks.worst)
 
 
-def _salesforce(checks: _Checks, salesforce: SalesforceChecks, config: tier_config.TierConfigFile) -> None:
+def _salesforce(checks: _Checks, salesforce: SalesforceChecks, config: TierFile) -> None:
     names = checks.run("Salesforce", salesforce.field_names)
     if names is FAILED:
         return
@@ -107,7 +107,7 @@ def _state(checks: _Checks, state: StateStore) -> None:
         checks.ok(f"run state: {described}")
 
 
-def _zendesk(checks: _Checks, zendesk: ZendeskChecks, config: tier_config.TierConfigFile) -> None:
+def _zendesk(checks: _Checks, zendesk: ZendeskChecks, config: TierFile) -> None:
     me = checks.run("Zendesk", zendesk.me)
     if me is FAILED:
         return

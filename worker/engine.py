@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from worker.core.actions import Action
-from worker.core.config import TierConfigFile
+from worker.core.config import TierFile
 from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
 from worker.core.fieldplan import plan_field
 from worker.core.model import Account, Organization
@@ -59,7 +59,7 @@ class SyncRequest:
     force: bool = False
 
 
-def _read(config: TierConfigFile, services: Services, request: SyncRequest, state: RunState,
+def _read(config: TierFile, services: Services, request: SyncRequest, state: RunState,
           record: RunRecord, progress: ProgressSink) -> tuple[list[Account], list[Organization], bool]:
     """Read accounts and organizations; returns them and whether the read was full."""
     sf, zd = services.salesforce, services.zendesk
@@ -86,7 +86,7 @@ def _read(config: TierConfigFile, services: Services, request: SyncRequest, stat
     return accounts, organizations, False
 
 
-def _next_state(config: TierConfigFile, request: SyncRequest, state: RunState, accounts: Sequence[Account],
+def _next_state(config: TierFile, request: SyncRequest, state: RunState, accounts: Sequence[Account],
                 plan: Plan, record: RunRecord, org: str) -> RunState:
     failed = {account_id for account_id, _, _ in record.failed_writes()}
     if request.mode == "ids":  # only the requested ids were re-tried; keep the others' debt
@@ -111,11 +111,11 @@ def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress
     changes = [(item.organization_id, item.target_tag) for item in plan.changes
                if item.organization_id is not None and item.target_tag]
     progress("zendesk writes", 0, len(changes))
-    results = zd.update_tiers(changes, lambda n: progress("zendesk writes", n, len(changes)))
+    results = zd.write_tags(changes, lambda n: progress("zendesk writes", n, len(changes)))
     record.writes = {result.organization_id: result for result in results}
 
 
-def _plan_and_apply(config: TierConfigFile, services: Services, request: SyncRequest, record: RunRecord,
+def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, record: RunRecord,
                     progress: ProgressSink) -> None:
     org = services.salesforce.org_identity()
     state, set_aside = usable_state(services.state.load(), org, services.now())
@@ -139,7 +139,7 @@ def _plan_and_apply(config: TierConfigFile, services: Services, request: SyncReq
             record.exit_code = ExitCode.PARTIAL
 
 
-def run_sync(config: TierConfigFile, services: Services, request: SyncRequest,
+def run_sync(config: TierFile, services: Services, request: SyncRequest,
              progress: ProgressSink = no_progress) -> RunRecord:
     """Walk the one path once and return what was decided and done.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from worker.core.config import TierConfigFile
+from worker.core.config import TierFile
 from worker.core.errors import ExitCode
 from worker.core.fieldplan import plan_field
 from worker.core.plan import build_plan
@@ -12,7 +12,7 @@ from worker.engine import Services
 from worker.render import literal
 
 
-def explain_account(config: TierConfigFile, services: Services, account_id: str, console: Console) -> int:
+def explain_account(config: TierFile, services: Services, account_id: str, console: Console) -> int:
     """Print the explanation; returns the exit code (2 when the account is not in scope).
 
     Salesforce values and names are remote text: every one goes through :func:`~worker.render.literal`.

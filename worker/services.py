@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from worker.core.config import TierConfigFile
+from worker.core.config import TierFile
 from worker.core.redaction import RedactingFilter
 from worker.engine import Services
 from worker.io import salesforce, zendesk
@@ -17,7 +17,7 @@ from worker.render import visible
 from worker.settings import Settings
 
 
-def build_services(settings: Settings, config: TierConfigFile, *,
+def build_services(settings: Settings, config: TierFile, *,
                    sleep: Callable[[float], None] = time.sleep) -> Services:
     """Build sessions, clients and the state store. Validates settings first (no API call then).
 

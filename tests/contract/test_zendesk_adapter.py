@@ -56,7 +56,7 @@ def test_update_tiers_batches_of_100_and_reads_every_result() -> None:
         return 200, {}, json.dumps({"job_statuses": statuses})
 
     poll = responses.add_callback(responses.GET, f"{BASE}/job_statuses/show_many.json", callback=job_statuses)
-    results = client().update_tiers(changes)
+    results = client().write_tags(changes)
     assert [len(b["organizations"]) for b in bodies] == [100, 100, 50]
     assert poll.call_count == 1  # all three jobs polled in one show_many round
     assert bodies[0]["organizations"][0] == {"id": 1, "organization_fields": {"support_tier": "tier_starter"}}
@@ -70,7 +70,7 @@ def test_failed_job_fails_every_item() -> None:
     responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-x"))
     responses.get(f"{BASE}/job_statuses/show_many.json",
                   json={"job_statuses": [job("V3-x", "failed", None)["job_status"]]})
-    results = client().update_tiers([(1, "tier_starter"), (2, "tier_starter")])
+    results = client().write_tags([(1, "tier_starter"), (2, "tier_starter")])
     assert [r.ok for r in results] == [False, False]
     assert results[0].error.startswith("job failed")
 
@@ -82,7 +82,7 @@ def test_update_many_429_is_retried_after_retry_after_not_zenpys_loop() -> None:
     responses.get(f"{BASE}/job_statuses/show_many.json", json={"job_statuses": [
         job("V3-y", "completed", [{"id": 5, "success": True, "action": "update"}])["job_status"]]})
     sleeps: list[float] = []
-    assert client(sleeps).update_tiers([(5, "tier_starter")])[0].ok
+    assert client(sleeps).write_tags([(5, "tier_starter")])[0].ok
     assert 2.0 in sleeps
 
 
@@ -101,7 +101,7 @@ def test_slow_job_backs_off_then_times_out_as_failures() -> None:
                         zendesk_api_token="t0ken")
     zd = ZendeskClient(connect(settings, ServiceSession("zendesk", sleep=sleep)), "support_tier", job_timeout=30,
                        sleep=sleep, clock=lambda: now[0])
-    results = zd.update_tiers([(1, "tier_starter")])
+    results = zd.write_tags([(1, "tier_starter")])
     assert not results[0].ok and "did not finish within 30s" in results[0].error
     assert sleeps[:3] == [0.25, 0.375, 0.5625] and max(sleeps) == 3.0
     assert sum(sleeps) >= 30
@@ -111,7 +111,7 @@ def test_slow_job_backs_off_then_times_out_as_failures() -> None:
 def test_long_retry_after_ends_the_run() -> None:
     responses.put(f"{BASE}/organizations/update_many.json", status=429, headers={"Retry-After": "900"})
     with pytest.raises(RateLimitedError):
-        client().update_tiers([(5, "tier_starter")])
+        client().write_tags([(5, "tier_starter")])
 
 
 @responses.activate
@@ -209,7 +209,7 @@ def test_jobs_missing_from_show_many_are_asked_for_singly_and_expired_ones_fail(
         "V3-a", "completed", [{"id": i, "success": True} for i in range(1, 101)], total=100))
     responses.get(f"{BASE}/job_statuses/V3-b.json", status=404,
                   json={"error": "RecordNotFound", "description": "Not found"})
-    results = client().update_tiers([(i, "tier_starter") for i in range(1, 102)])
+    results = client().write_tags([(i, "tier_starter") for i in range(1, 102)])
     assert single_a.call_count == 1
     assert all(r.ok for r in results[:100])
     assert not results[100].ok and "no longer has this job's status" in results[100].error
@@ -220,7 +220,7 @@ def test_falls_back_to_single_job_polling_when_show_many_is_not_served() -> None
     responses.put(f"{BASE}/organizations/update_many.json", json=job("V3-c"))
     show_many = responses.get(f"{BASE}/job_statuses/show_many.json", status=404, json={"error": "InvalidEndpoint"})
     responses.get(f"{BASE}/job_statuses/V3-c.json", json=job("V3-c", "completed", [{"id": 7, "success": True}]))
-    assert client().update_tiers([(7, "tier_starter")])[0].ok
+    assert client().write_tags([(7, "tier_starter")])[0].ok
     assert show_many.call_count == 1
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import EXAMPLE_CONFIG
 from tests.integration.conftest import WRITE_METHODS
-from worker.core import config as tier_config
+from worker.core.config import load_tier_file
 from worker.core.errors import ExitCode
 from worker.engine import SyncRequest, run_sync
 from worker.sandbox.seed import seed_demo
@@ -31,9 +31,9 @@ class Rig:
     def run(self, mode: str = "full", *, dry_run: bool = False, **settings: object):
         values = {k.lower(): v for k, v in self.sandbox.env().items() if k != "REQUESTS_CA_BUNDLE"}
         values |= {"tiersync_state_dir": str(self.state_dir), "tiersync_max_attempts": 3} | settings
-        services = build_services(Settings.model_validate(values), tier_config.load(EXAMPLE_CONFIG), sleep=self.sleep)
+        services = build_services(Settings.model_validate(values), load_tier_file(EXAMPLE_CONFIG), sleep=self.sleep)
         request = SyncRequest(mode=mode, dry_run=dry_run)  # type: ignore[arg-type]
-        return run_sync(tier_config.load(EXAMPLE_CONFIG), services, request)
+        return run_sync(load_tier_file(EXAMPLE_CONFIG), services, request)
 
     def sleep(self, seconds: float) -> None:  # waits move the sandbox's clock, never the test's
         self.sleeps.append(seconds)

@@ -133,7 +133,7 @@ class WriteLog:
 class FakeZendesk:
     """Organizations (id -> FakeOrg) and the managed dropdown field, with failing ids.
 
-    ``update_tiers`` rejects (``ok=False``, nothing applied) every organization id in
+    ``write_tags`` rejects (``ok=False``, nothing applied) every organization id in
     ``fail_ids``; ``apply_field`` keeps every existing option, renames per the plan and appends
     the plan's additions, as the real adapter's read-modify-write does.
     """
@@ -227,7 +227,7 @@ class FakeZendesk:
         return [self._organization(org_id) for org_id in sorted(self.orgs)
                 if (self.orgs[org_id].external_id or "").casefold() in forms]
 
-    def update_tiers(self, changes: Sequence[tuple[int, str]],
+    def write_tags(self, changes: Sequence[tuple[int, str]],
                      progress: Callable[[int], None] | None = None) -> list[WriteResult]:
         """Apply each ``(org_id, tag)`` unless the id fails; one verdict per change, in order."""
         results = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.core.config import TierConfigFile, validate
+from worker.core.config import TierFile, validate
 from worker.core.ids import to_18
 from worker.core.model import Account, Organization
 
@@ -15,7 +15,7 @@ TIERS: list[dict[str, Any]] = [
 ]
 
 
-def make_config(**overrides: Any) -> TierConfigFile:
+def make_config(**overrides: Any) -> TierFile:
     data: dict[str, Any] = {
         "salesforce": {"tier_field": "Support_Tier__c", "fields": ["ACV__c", "Strategic__c", "Complexity__c"]},
         "tiers": TIERS,

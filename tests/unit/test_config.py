@@ -28,7 +28,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_example_config_loads() -> None:
-    loaded = config.load(EXAMPLE_CONFIG)
+    loaded = config.load_tier_file(EXAMPLE_CONFIG)
     assert loaded.tier_names == ("enterprise", "professional", "starter")
     assert loaded.soql_fields[0] == "Id"
     assert "SystemModstamp" in loaded.soql_fields
@@ -87,7 +87,7 @@ def test_demo_config_is_the_example_config() -> None:
 def test_invalid_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
-        config.load(path)
+        config.load_tier_file(path)
     message = str(caught.value)
     assert message.startswith(f"{path}: {key}: "), message
     assert problem in message
@@ -97,26 +97,26 @@ def test_invalid_config_names_file_key_and_problem(tmp_path: Path, text: str, ke
 def test_yaml_syntax_error_gives_line(tmp_path: Path) -> None:
     path = write(tmp_path, "salesforce: [unclosed\n")
     with pytest.raises(ConfigError, match=r"line \d+, column \d+"):
-        config.load(path)
+        config.load_tier_file(path)
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
-        config.load(tmp_path / "nope.yaml")
+        config.load_tier_file(tmp_path / "nope.yaml")
 
 
 def test_fingerprint_changes_with_mapping_only(tmp_path: Path) -> None:
-    first = config.load(write(tmp_path, BASE))
-    same = config.load(write(tmp_path, BASE + "max_change_fraction: 0.5\n"))
-    other = config.load(write(tmp_path, BASE.replace("[Starter]", "[Starter, Basic]")))
-    retitled = config.load(write(tmp_path, BASE.replace("title: Starter", "title: Starter plan")))
+    first = config.load_tier_file(write(tmp_path, BASE))
+    same = config.load_tier_file(write(tmp_path, BASE + "max_change_fraction: 0.5\n"))
+    other = config.load_tier_file(write(tmp_path, BASE.replace("[Starter]", "[Starter, Basic]")))
+    retitled = config.load_tier_file(write(tmp_path, BASE.replace("title: Starter", "title: Starter plan")))
     assert first.fingerprint == same.fingerprint == retitled.fingerprint
     assert first.fingerprint != other.fingerprint
 
 
 def test_whole_numbers_are_accepted_for_fractions(tmp_path: Path) -> None:
     text = BASE.replace("  fields:", "  max_api_usage_fraction: 1\n  fields:") + "max_change_fraction: 1\n"
-    loaded = config.load(write(tmp_path, text))
+    loaded = config.load_tier_file(write(tmp_path, text))
     assert loaded.max_change_fraction == 1.0 and isinstance(loaded.max_change_fraction, float)
     assert loaded.salesforce.max_api_usage_fraction == 1.0
 
@@ -151,7 +151,7 @@ def test_block_scalar_tag_with_its_newline_is_refused(tmp_path: Path) -> None:
     text = BASE.replace("  - {name: starter, title: Starter, tag: tier_starter, salesforce_values: [Starter]}\n",
                         "  - name: starter\n    title: Starter\n    tag: |\n      tier_starter\n")
     with pytest.raises(ConfigError, match=r"tiers\[1\]\.tag: 'tier_starter\\n' is not a valid Zendesk tag"):
-        config.load(write(tmp_path, text))
+        config.load_tier_file(write(tmp_path, text))
 
 
 @pytest.mark.parametrize(
@@ -173,10 +173,10 @@ def test_where_must_be_one_closed_condition(tmp_path: Path, where: str, problem:
     text = BASE.replace("  fields:", f"  where: {json.dumps(where)}\n  fields:")
     path = write(tmp_path, text)
     if problem is None:
-        assert config.load(path).salesforce.where == where
+        assert config.load_tier_file(path).salesforce.where == where
         return
     with pytest.raises(ConfigError) as caught:
-        config.load(path)
+        config.load_tier_file(path)
     assert str(caught.value).startswith(f"{path}: salesforce.where: "), str(caught.value)
     assert problem in str(caught.value)
 
@@ -194,7 +194,7 @@ def test_duplicate_keys_are_refused_with_their_line(tmp_path: Path, text: str, l
     """Issue 13: the last duplicate used to win silently."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
-        config.load(path)
+        config.load_tier_file(path)
     assert str(caught.value).startswith(f"{path}: line {line}, "), str(caught.value)
     assert f"duplicate key {key!r}" in str(caught.value)
     assert caught.value.exit_code == ExitCode.CONFIG
@@ -217,7 +217,7 @@ def test_anchors_and_aliases_are_refused(tmp_path: Path, text: str) -> None:
     """Issue 14: nested aliases ("billion laughs") took gigabytes before validation even started."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
-        config.load(path)
+        config.load_tier_file(path)
     assert re.match(rf"{re.escape(str(path))}: line \d+, column \d+: anchors and aliases are not allowed", str(caught.value))
 
 
@@ -229,7 +229,7 @@ def test_anchors_and_aliases_are_refused(tmp_path: Path, text: str) -> None:
 def test_deep_nesting_is_a_config_error_not_a_recursion_error(tmp_path: Path, text: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError, match=r"line \d+, column \d+: nested more than 50 levels deep"):
-        config.load(path)
+        config.load_tier_file(path)
 
 
 def test_deeply_nested_condition_is_refused_without_recursion() -> None:
@@ -252,7 +252,7 @@ def test_undecodable_tier_file_is_a_config_error(tmp_path: Path, data: bytes, pr
     path = tmp_path / "tiers.yaml"
     path.write_bytes(data)
     with pytest.raises(ConfigError) as caught:
-        config.load(path)
+        config.load_tier_file(path)
     assert str(caught.value).startswith(f"{path}: "), str(caught.value)
     assert problem in str(caught.value)
     assert caught.value.exit_code == ExitCode.CONFIG
@@ -260,5 +260,5 @@ def test_undecodable_tier_file_is_a_config_error(tmp_path: Path, data: bytes, pr
 
 def test_unreadable_tier_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r": cannot read: ") as caught:
-        config.load(tmp_path)  # a directory: IsADirectoryError, like a permission error an OSError
+        config.load_tier_file(tmp_path)  # a directory: IsADirectoryError, like a permission error an OSError
     assert caught.value.exit_code == ExitCode.CONFIG and caught.value.hint

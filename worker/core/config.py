@@ -128,7 +128,7 @@ class ZendeskConfig(_Strict):
         return value
 
 
-class TierConfig(_Strict):
+class Tier(_Strict):
     """One tier: its name, the agent-facing title, the dropdown tag, and the Salesforce values."""
 
     name: Text
@@ -160,12 +160,12 @@ class RuleConfig(_Strict):
     when: dict[str, Any]
 
 
-class TierFile(_Strict):
+class _RawTierFile(_Strict):
     """The raw shape of ``tiers.yaml``."""
 
     salesforce: SalesforceConfig
     zendesk: ZendeskConfig = ZendeskConfig()
-    tiers: tuple[TierConfig, ...] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(min_length=1)
     rules: tuple[RuleConfig, ...] = ()
     unknown_value: Text = "report"
     max_change_fraction: Fraction = 0.25
@@ -179,13 +179,13 @@ class Rule(_Strict):
     index: int
 
 
-class TierConfigFile(_Strict):
-    """The validated configuration the rest of tiersync reads."""
+class TierFile(_Strict):
+    """The validated tier file (``tiers.yaml``) that the rest of tiersync reads."""
 
     path: str
     salesforce: SalesforceConfig
     zendesk: ZendeskConfig
-    tiers: tuple[TierConfig, ...]
+    tiers: tuple[Tier, ...]
     rules: tuple[Rule, ...]
     unknown_value: Literal["report"] | str
     max_change_fraction: float
@@ -195,7 +195,7 @@ class TierConfigFile(_Strict):
         """Tier names, highest first."""
         return tuple(tier.name for tier in self.tiers)
 
-    def tier(self, name: str) -> TierConfig:
+    def tier(self, name: str) -> Tier:
         """The tier called ``name``."""
         return next(tier for tier in self.tiers if tier.name == name)
 
@@ -262,7 +262,7 @@ def _norm_value(value: str) -> str:
     return value.strip().casefold()
 
 
-def _check_tiers(raw: TierFile, fail: Any) -> None:
+def _check_tiers(raw: _RawTierFile, fail: Any) -> None:
     seen_names: dict[str, int] = {}
     seen_tags: dict[str, int] = {}
     seen_values: dict[str, tuple[int, str]] = {}
@@ -285,7 +285,7 @@ def _check_tiers(raw: TierFile, fail: Any) -> None:
             seen_values[key] = (index, tier.name)
 
 
-def _check_rules(raw: TierFile, fail: Any) -> tuple[Rule, ...]:
+def _check_rules(raw: _RawTierFile, fail: Any) -> tuple[Rule, ...]:
     readable = {name.lower() for name in raw.salesforce.fields}
     if raw.salesforce.tier_field:
         readable.add(raw.salesforce.tier_field.lower())
@@ -306,8 +306,8 @@ def _check_rules(raw: TierFile, fail: Any) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def validate(raw_data: Any, path: str) -> TierConfigFile:
-    """Validate parsed YAML into a :class:`TierConfigFile`.
+def validate(raw_data: Any, path: str) -> TierFile:
+    """Validate parsed YAML into a :class:`TierFile`.
 
     Raises:
         ConfigError: naming ``path``, the key and the problem.
@@ -320,7 +320,7 @@ def validate(raw_data: Any, path: str) -> TierConfigFile:
     if not isinstance(raw_data, dict):
         fail("(top level)", "must be a mapping with salesforce, zendesk and tiers keys")
     try:
-        raw = TierFile.model_validate(raw_data)
+        raw = _RawTierFile.model_validate(raw_data)
     except ValidationError as exc:
         first = exc.errors()[0]
         fail(_loc(tuple(first["loc"])), _describe(dict(first)))
@@ -331,13 +331,13 @@ def validate(raw_data: Any, path: str) -> TierConfigFile:
     rules = _check_rules(raw, fail)
     if raw.unknown_value != "report" and raw.unknown_value not in {t.name for t in raw.tiers}:
         fail("unknown_value", f"{raw.unknown_value!r} must be 'report' or the name of a tier")
-    return TierConfigFile(
+    return TierFile(
         path=path, salesforce=raw.salesforce, zendesk=raw.zendesk, tiers=raw.tiers, rules=rules,
         unknown_value=raw.unknown_value, max_change_fraction=raw.max_change_fraction,
     )
 
 
-def load(path: str | Path) -> TierConfigFile:
+def load_tier_file(path: str | Path) -> TierFile:
     """Read and validate the tier file at ``path``.
 
     Raises:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from worker.core.actions import Action
-from worker.core.config import TierConfigFile
+from worker.core.config import TierFile
 from worker.core.errors import RemoteStateError
 from worker.core.model import FieldOption, OrganizationFieldState
 from worker.core.plan import FieldPlan
@@ -19,7 +19,7 @@ from worker.core.plan import FieldPlan
 DROPDOWN_TYPES = ("dropdown", "tagger")  # "tagger" is the legacy name of the dropdown type
 
 
-def plan_field(config: TierConfigFile, state: OrganizationFieldState | None) -> FieldPlan:
+def plan_field(config: TierFile, state: OrganizationFieldState | None) -> FieldPlan:
     """Decide what to do with the organization field named in ``zendesk.organization_field``.
 
     Raises:

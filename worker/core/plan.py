@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from worker.core.actions import Action
-from worker.core.config import TierConfigFile
+from worker.core.config import TierFile
 from worker.core.errors import PlanRefusedError
 from worker.core.matching import OrganizationIndex
 from worker.core.model import Account, Organization
@@ -128,7 +128,7 @@ class Plan:
         return digest.hexdigest()[:12]
 
 
-def _rank(config: TierConfigFile) -> dict[str, int]:
+def _rank(config: TierFile) -> dict[str, int]:
     return {tier.tag: index for index, tier in enumerate(config.tiers)}
 
 
@@ -136,7 +136,7 @@ PADDED_EXTERNAL_ID = "external_id has surrounding whitespace, so incremental run
 
 
 def _plan_one(account: Account, decision: TierDecision, organizations: Sequence[Organization],
-              config: TierConfigFile, ranks: dict[str, int], padded: Sequence[Organization] = ()) -> AccountPlan:
+              config: TierFile, ranks: dict[str, int], padded: Sequence[Organization] = ()) -> AccountPlan:
     base = AccountPlan(account.id, account.name, Outcome.NO_ORGANIZATION, decision)
     if not organizations and padded:
         ids = ", ".join(str(o.id) for o in padded)
@@ -184,7 +184,7 @@ def _orphans(index: OrganizationIndex, in_scope: set[str]) -> tuple[OrphanOrgani
     return tuple(sorted(orphans, key=lambda o: o.organization_id))
 
 
-def build_plan(config: TierConfigFile, accounts: Iterable[Account], organizations: Iterable[Organization],
+def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Iterable[Organization],
                field: FieldPlan, *, full: bool, population: int = 0) -> Plan:
     """Compare accounts with organizations and decide one outcome per account.
 

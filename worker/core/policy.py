@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from worker.core.conditions import DataError
-from worker.core.config import TierConfigFile
+from worker.core.config import TierFile
 from worker.core.model import Account
 
 
@@ -46,7 +46,7 @@ class TierDecision:
 class TierPolicy:
     """Resolves accounts to tiers according to one validated tier file."""
 
-    def __init__(self, config: TierConfigFile) -> None:
+    def __init__(self, config: TierFile) -> None:
         self._config = config
         self._value_map = {
             value.strip().casefold(): tier.name for tier in config.tiers for value in tier.salesforce_values

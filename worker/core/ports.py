@@ -74,7 +74,7 @@ class OrganizationTarget(Protocol):
     def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
         """Organizations whose external_id names one of these accounts."""
 
-    def update_tiers(self, changes: Sequence[tuple[int, str]],
+    def write_tags(self, changes: Sequence[tuple[int, str]],
                      progress: Callable[[int], None] | None = None) -> list[WriteResult]:
         """Write tags and return one verdict per change."""
 

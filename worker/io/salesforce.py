@@ -20,7 +20,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 from simple_salesforce.format import format_soql
 from simple_salesforce.login import SalesforceLogin
 
-from worker.core.config import TierConfigFile
+from worker.core.config import TierFile
 from worker.core.errors import AuthError, QuotaExhaustedError, RemoteStateError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.core.model import Account
@@ -102,7 +102,7 @@ def soql_datetime(modstamp: str) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_query(config: TierConfigFile, *, since: str | None = None, ids: Sequence[str] | None = None) -> str:
+def build_query(config: TierFile, *, since: str | None = None, ids: Sequence[str] | None = None) -> str:
     """The SOQL for a full read, an incremental read (``SystemModstamp >= since``) or an id list."""
     sf = config.salesforce
     conditions = [f"({sf.where})"] if sf.where else []
@@ -124,7 +124,7 @@ class SalesforceReader:
 
     """
 
-    def __init__(self, client: Salesforce, config: TierConfigFile) -> None:
+    def __init__(self, client: Salesforce, config: TierFile) -> None:
         self._sf = client
         self._config = config
 

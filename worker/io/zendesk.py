@@ -187,7 +187,7 @@ class ZendeskClient:
                 found[organization.id] = organization
         return list(found.values())
 
-    def update_tiers(self, changes: Sequence[tuple[int, str]],
+    def write_tags(self, changes: Sequence[tuple[int, str]],
                      progress: Callable[[int], None] | None = None) -> list[WriteResult]:
         """Write ``(organization_id, tag)`` pairs with update_many, 100 per job, and follow each job.
 
