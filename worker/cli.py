@@ -8,7 +8,6 @@ writing run holds the lock.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,11 +20,13 @@ from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ConfigError, ExitCode, TiersyncError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.core.ports import ProgressSink
+from worker.core.record import RunRecord
 from worker.core.redaction import redact
-from worker.core.report import RunRecord
 from worker.engine import SyncRequest, run_sync
 from worker.envnames import mentions_a_service
-from worker.render import literal, make_console, render_outcome, render_plan
+from worker.render.json import dumps, run_summary
+from worker.render.terminal import render_outcome, render_plan
+from worker.render.text import literal, make_console
 from worker.services import build_services, configure_logging
 from worker.settings import Settings, load_settings, misspelled_variables, variable_sources
 
@@ -56,7 +57,7 @@ def fail(error: TiersyncError, *, as_json: bool = False) -> None:
     if as_json:
         document = {"exit_code": int(error.exit_code), "error": redact(error.message),
                     "hint": redact(error.hint) or None}
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        sys.stdout.write(dumps(document))
     print_error(error.message, error.hint)
     raise typer.Exit(int(error.exit_code))
 
@@ -90,7 +91,7 @@ def progress_reporter(enabled: bool) -> Iterator[ProgressSink]:
 
 def _finish(record: RunRecord, as_json: bool, limit: int) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(record.summary(), indent=2) + "\n")
+        sys.stdout.write(dumps(run_summary(record)))
     else:
         if record.plan is not None:
             render_plan(record.plan, out, limit=limit)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from importlib import resources
@@ -13,7 +12,9 @@ from rich.console import Console
 from worker.core.config import load_tier_file
 from worker.core.errors import ExitCode
 from worker.engine import SyncRequest, run_sync
-from worker.render import literal, render_outcome, render_plan
+from worker.render.json import dumps, run_summary
+from worker.render.terminal import render_outcome, render_plan
+from worker.render.text import literal
 from worker.services import build_services, configure_logging
 from worker.settings import Settings
 
@@ -48,7 +49,7 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
         first = run_sync(config, services, SyncRequest(mode="full"))
         second = run_sync(config, services, SyncRequest(mode="incremental"))
     if as_json:
-        console.file.write(json.dumps({"first_run": first.summary(), "second_run": second.summary()}, indent=2) + "\n")
+        console.file.write(dumps({"first_run": run_summary(first), "second_run": run_summary(second)}))
     else:
         if first.plan is not None:
             render_plan(first.plan, console, limit=limit)

@@ -13,7 +13,7 @@ from worker.core.errors import ExitCode, TiersyncError
 from worker.core.fieldplan import plan_field
 from worker.core.ports import SalesforceChecks, StateStore, ZendeskChecks
 from worker.core.redaction import redact
-from worker.render import literal
+from worker.render.text import literal
 from worker.services import build_services, configure_logging
 from worker.settings import load_settings, misspelled_variables
 

@@ -21,7 +21,7 @@ from worker.core.fieldplan import plan_field
 from worker.core.model import Account, Organization
 from worker.core.plan import Outcome, Plan, build_plan, check_change_fraction
 from worker.core.ports import AccountSource, OrganizationTarget, ProgressSink, StateStore, no_progress
-from worker.core.report import RunRecord
+from worker.core.record import RunRecord
 from worker.core.runstate import RunState, next_watermark, usable_state
 from worker.io.http import CallCounter
 

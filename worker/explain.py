@@ -9,7 +9,7 @@ from worker.core.errors import ExitCode
 from worker.core.fieldplan import plan_field
 from worker.core.plan import build_plan
 from worker.engine import Services
-from worker.render import literal
+from worker.render.text import literal
 
 
 def explain_account(config: TierFile, services: Services, account_id: str, console: Console) -> int:

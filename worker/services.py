@@ -13,7 +13,7 @@ from worker.engine import Services
 from worker.io import salesforce, zendesk
 from worker.io.http import CallCounter, Pacer, ServiceSession
 from worker.io.state import namespace_for, open_store
-from worker.render import visible
+from worker.render.text import visible
 from worker.settings import Settings
 
 

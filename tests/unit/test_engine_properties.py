@@ -37,9 +37,10 @@ from worker.core.errors import ExitCode
 from worker.core.ids import to_18
 from worker.core.model import FieldOption, OrganizationFieldState
 from worker.core.plan import Outcome, RejectReason
-from worker.core.report import RunRecord
+from worker.core.record import RunRecord
 from worker.engine import Mode, Services, SyncRequest, run_sync
 from worker.io.http import CallCounter
+from worker.render.json import run_summary
 
 # Most worlds disable the change rail (max_change_fraction=1.0 never refuses) so that interleavings
 # reach apply; the others keep the default 0.25 and check that a refused plan writes nothing.
@@ -225,7 +226,7 @@ class EngineMachine(RuleBasedStateMachine):
         ids = [item.account_id for item in plan.accounts]
         assert len(ids) == len(set(ids)), f"an account has several outcomes: {Counter(ids).most_common(3)}"
         assert set(ids) == read, f"read {sorted(read)} but planned {sorted(ids)}"
-        summary = record.summary()
+        summary = run_summary(record)
         assert sum(summary["outcomes"].values()) == summary["accounts"] == len(read)
         assert summary["writes"]["planned"] == len(plan.changes)
         full = mode == "full" or state_before.watermark is None

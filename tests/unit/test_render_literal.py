@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.text import Text
 
-from worker.render import literal, make_console, visible
+from worker.render.text import literal, make_console, visible
 
 CONTROL_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

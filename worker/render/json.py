@@ -1,0 +1,69 @@
+"""The ``--json`` document of a run: counts per outcome and tier, API calls, duration, every reject.
+
+The document is for scripts: its keys are stable, and every id and message is JSON-escaped text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from typing import Any
+
+from worker.core.plan import Outcome, Plan
+from worker.core.record import RunRecord
+
+
+def run_summary(record: RunRecord) -> dict[str, Any]:
+    """The ``--json`` document of one run: what happened, then (when a plan was made) what it held."""
+    document = _run_fields(record)
+    if record.plan is not None:
+        document |= _plan_fields(record, record.plan)
+    return document
+
+
+def _run_fields(record: RunRecord) -> dict[str, Any]:
+    return {
+        "mode": record.mode, "dry_run": record.dry_run, "exit_code": int(record.exit_code),
+        "duration_seconds": round(record.duration_seconds, 3), "api_calls": record.api_calls,
+        "salesforce_api_usage": ({"used": record.salesforce_usage[0], "total": record.salesforce_usage[1]}
+                                 if record.salesforce_usage else None),
+        "notes": record.notes, "refusal": record.refusal, "error": record.error, "hint": record.hint or None,
+        "retryable": record.retryable, "retry_after_seconds": record.retry_after,
+    }
+
+
+def _plan_fields(record: RunRecord, plan: Plan) -> dict[str, Any]:
+    outcomes = Counter(item.outcome.value for item in plan.accounts)
+    tiers: dict[str, Counter[str]] = defaultdict(Counter)
+    for item in plan.accounts:
+        if item.decision.tier is not None and item.outcome in (Outcome.SET_TIER, Outcome.UNCHANGED):
+            tiers[item.decision.tier][item.outcome.value] += 1
+    ok = sum(1 for result in record.writes.values() if result.ok)
+    return {
+        "plan_fingerprint": plan.fingerprint,
+        "accounts": len(plan.accounts),
+        "outcomes": {outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome},
+        "tiers": {name: dict(counts) for name, counts in sorted(tiers.items())},
+        "writes": {"planned": len(plan.changes), "updated": ok, "failed": len(record.writes) - ok},
+        "field": {"action": plan.field.action, "key": plan.field.key, "applied": record.field_applied,
+                  "added_options": [tag for _, tag in plan.field.add],
+                  "renamed_options": [new for _, _, new in plan.field.rename],
+                  "foreign_options": list(plan.field.foreign_options)},
+        "changes": [{"account_id": i.account_id, "organization_id": i.organization_id,
+                     "from": i.current_tag, "to": i.target_tag} for i in plan.changes],
+        "rejected": [{"account_id": i.account_id, "account_name": i.account_name, "reason": i.reason.value
+                      if i.reason else None, "organization_id": i.organization_id, "detail": i.detail}
+                     for i in plan.accounts if i.outcome is Outcome.REJECTED],
+        "failed": [{"account_id": a, "organization_id": o, "error": e} for a, o, e in record.failed_writes()],
+        "no_organization": [i.account_id for i in plan.accounts if i.outcome is Outcome.NO_ORGANIZATION],
+        "orphans": [{"organization_id": o.organization_id, "external_id": o.external_id, "why": o.why}
+                    for o in plan.orphans],
+        "duplicates": [{"account_id": d.account_id, "organization_ids": list(d.organization_ids)}
+                       for d in plan.duplicates],
+        "organizations_without_external_id": plan.organizations_without_external_id,
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The document as the CLI prints it (indented, newline-terminated)."""
+    return json.dumps(document, indent=2) + "\n"
