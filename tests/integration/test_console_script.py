@@ -81,18 +81,18 @@ def test_demo_leaves_the_process_environment_alone(monkeypatch: pytest.MonkeyPat
 
     from rich.console import Console
 
-    import worker.demo
+    import worker.cli.demo as demo_module
 
     seen = []
-    real_run_sync = worker.demo.run_sync
+    real_run_sync = demo_module.run_sync
 
     def watching(*args, **kwargs):  # the environment as the runs see it
         seen.append(dict(os.environ))
         return real_run_sync(*args, **kwargs)
 
-    monkeypatch.setattr(worker.demo, "run_sync", watching)
+    monkeypatch.setattr(demo_module, "run_sync", watching)
     before = dict(os.environ)
-    assert worker.demo.run_demo(Console(file=io.StringIO()), accounts=20) == 0
+    assert demo_module.run_demo(Console(file=io.StringIO()), accounts=20) == 0
     assert seen == [before, before]  # not edited even while the runs go on
     assert dict(os.environ) == before
 

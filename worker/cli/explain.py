@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
 from rich.console import Console
 
+from worker.cli.common import app, fail, out, prepare
+from worker.cli.sync import parse_account_ids
 from worker.core.config import TierFile
-from worker.core.errors import ExitCode
+from worker.core.errors import ExitCode, TiersyncError
 from worker.core.fieldplan import plan_field
 from worker.core.plan import build_plan
 from worker.engine import Services
 from worker.render.text import literal
+from worker.services import build_services
 
 
 def explain_account(config: TierFile, services: Services, account_id: str, console: Console) -> int:
@@ -45,3 +51,15 @@ def explain_account(config: TierFile, services: Services, account_id: str, conso
     detail = f": {item.detail}" if item.detail else ""
     console.print(f"Sync would: [bold]{literal(verdict)}[/bold]{literal(target + detail)}")
     return int(ExitCode.OK)
+
+
+@app.command()
+def explain(account_id: Annotated[str, typer.Argument(help="A Salesforce Account Id.")]) -> None:
+    """Show how an account's tier is decided and what a sync would do to its organization."""
+    try:
+        (canonical,) = parse_account_ids([account_id])
+        settings, config = prepare()
+        services = build_services(settings, config)
+        raise typer.Exit(explain_account(config, services, canonical, out))
+    except TiersyncError as error:
+        fail(error)

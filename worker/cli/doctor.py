@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import typer
 from rich.console import Console
 
+from worker.cli.common import app, out
 from worker.core.actions import Action
 from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ExitCode, TiersyncError
@@ -130,3 +132,9 @@ def _zendesk(checks: _Checks, zendesk: ZendeskChecks, config: TierFile) -> None:
         checks.ok(f"organization field {plan.key!r} has an option for every tier")
     if plan.foreign_options:
         checks.warn(f"options not in the tier file (kept, never removed): {', '.join(plan.foreign_options)}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check configuration, credentials, the Zendesk field and admin rights; say what to fix."""
+    raise typer.Exit(run_doctor(out))

@@ -6,9 +6,12 @@ import os
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Console
 
+from worker.cli.common import JsonOption, LimitOption, app, out
 from worker.core.config import load_tier_file
 from worker.core.errors import ExitCode
 from worker.engine import SyncRequest, run_sync
@@ -58,3 +61,10 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
         render_outcome(second, console)
     worst = max(int(first.exit_code), int(second.exit_code))
     return worst if worst != ExitCode.PARTIAL else int(ExitCode.OK)
+
+
+@app.command()
+def demo(accounts: Annotated[int, typer.Option(min=1, max=100_000, help="Accounts to seed in the sandbox.")] = 200,
+         as_json: JsonOption = False, limit: LimitOption = 10) -> None:
+    """Run a full sync against the built-in sandbox (no credentials needed), then a second run."""
+    raise typer.Exit(run_demo(out, accounts=accounts, as_json=as_json, limit=limit))

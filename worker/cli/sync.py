@@ -1,0 +1,99 @@
+"""``tiersync sync``, ``resync`` and ``run``: the one path, from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from worker.cli.common import (
+    DryRunOption,
+    ForceOption,
+    JsonOption,
+    LimitOption,
+    app,
+    fail,
+    finish,
+    out,
+    prepare,
+    progress_reporter,
+)
+from worker.core.errors import ConfigError, TiersyncError
+from worker.core.ids import InvalidSalesforceId, to_18
+from worker.engine import SyncRequest, run_sync
+from worker.envnames import mentions_a_service
+from worker.services import build_services
+from worker.settings import load_settings, misspelled_variables, variable_sources
+
+
+def _sync(request: SyncRequest, as_json: bool, limit: int) -> None:
+    try:
+        settings, config = prepare()
+        services = build_services(settings, config)
+    except TiersyncError as error:
+        fail(error, as_json=as_json)
+    with progress_reporter(not as_json) as report:
+        record = run_sync(config, services, request, progress=report)
+    finish(record, as_json, limit)
+
+
+@app.command()
+def sync(full: Annotated[bool, typer.Option("--full", help="Read every account and organization.")] = False,
+         dry_run: DryRunOption = False, force: ForceOption = False, as_json: JsonOption = False,
+         limit: LimitOption = 20) -> None:
+    """Sync tiers: incremental by default (accounts changed since the last run), or --full."""
+    _sync(SyncRequest(mode="full" if full else "incremental", dry_run=dry_run, force=force), as_json, limit)
+
+
+def parse_account_ids(raw: list[str]) -> tuple[str, ...]:
+    """Canonical 18-character ids, or a ConfigError naming the bad one (before any API call)."""
+    ids = []
+    for value in raw:
+        try:
+            ids.append(to_18(value))
+        except InvalidSalesforceId as exc:
+            raise ConfigError(f"account id {value!r}: {exc}", hint="pass 15- or 18-character Account Ids") from None
+    return tuple(dict.fromkeys(ids))
+
+
+@app.command()
+def resync(account_ids: Annotated[list[str] | None, typer.Argument(help="Salesforce Account Ids.")] = None,
+           all_accounts: Annotated[bool, typer.Option("--all", help="Re-check every account (a full sync).")] = False,
+           dry_run: DryRunOption = False, force: ForceOption = False, as_json: JsonOption = False,
+           limit: LimitOption = 20) -> None:
+    """Re-read the given accounts (or --all) and put their organizations right."""
+    if bool(account_ids) == all_accounts:
+        fail(ConfigError("give account ids or --all, not both and not neither",
+                         hint="e.g. tiersync resync 001A000001abcdeAAA"), as_json=as_json)
+    try:
+        ids = parse_account_ids(account_ids or [])
+    except TiersyncError as error:
+        fail(error, as_json=as_json)
+    request = SyncRequest(mode="full", dry_run=dry_run, force=force) if all_accounts else \
+        SyncRequest(mode="ids", account_ids=ids, dry_run=dry_run, force=force)
+    _sync(request, as_json, limit)
+
+
+@app.command()
+def run() -> None:
+    """The main job: an incremental sync when credentials are configured, else the demo."""
+    try:
+        settings = load_settings()
+        _refuse_misspelled_variables()
+    except TiersyncError as error:
+        fail(error)
+    if settings.has_credentials or mentions_a_service(variable_sources()):
+        _sync(SyncRequest(mode="incremental"), as_json=False, limit=20)
+    else:
+        out.print("No Salesforce/Zendesk credentials configured: running the demo against the built-in sandbox.")
+        from worker.cli.demo import demo
+
+        demo(accounts=200, as_json=False, limit=10)
+
+
+def _refuse_misspelled_variables() -> None:
+    """``run`` must not take a misspelled credential for "no credentials" and run the demo instead."""
+    unknown = misspelled_variables()
+    if unknown:
+        raise ConfigError("; ".join(u.describe() for u in unknown),
+                          hint="correct the name (config/.env.example lists every variable), or unset it")
