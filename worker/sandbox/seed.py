@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from worker.core.ids import to_18
-from worker.sandbox.salesforce import TIER_VALUES, format_modstamp
+from worker.sandbox.salesforce import format_modstamp
+from worker.sandbox.sobjects import TIER_VALUES
 
 if TYPE_CHECKING:
     from worker.sandbox.server import Sandbox
