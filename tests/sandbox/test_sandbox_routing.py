@@ -33,6 +33,8 @@ def ids(sb: Sandbox) -> dict[str, int]:
     ("PUT", "/api/v2/organization_fields"),
     ("PUT", "/api/v2/job_statuses/V3-nope"),
     ("POST", "/api/v2/users/me"),
+    ("POST", "/api/v2/organizations/1"),  # the method decides before the record: no RecordNotFound
+    ("PATCH", "/api/v2/organization_fields/1"),
 ])
 def test_zendesk_unknown_path_or_method_is_invalid_endpoint(sb: Sandbox, zd_session: requests.Session,
                                                              ids: dict[str, int], method: str, path: str) -> None:

@@ -1,4 +1,4 @@
-"""HTTP routing for the fake Zendesk: auth, rate limiting, pagination and the endpoints tiersync uses.
+"""HTTP for the fake Zendesk: auth, rate limiting, pagination and the endpoints tiersync uses (shared Router).
 
 Every path is accepted with or without the ``.json`` suffix zenpy appends.
 """
@@ -10,12 +10,11 @@ import binascii
 import bisect
 import json
 import math
-import re
 import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from worker.sandbox.httpbase import Request, Response, take_fault
+from worker.sandbox.httpbase import Request, Response, Router, take_fault
 from worker.sandbox.zendesk import USER_ID, RecordInvalid
 
 if TYPE_CHECKING:
@@ -32,6 +31,21 @@ TOO_MANY = {"error": "TooManyValues", "description": "Parameter  cannot specify 
 
 def _error(status: int, error: str, description: str, **extra: Any) -> Response:
     return Response(status, {"error": error, "description": description, **extra})
+
+
+def _invalid_endpoint(request: Request) -> Response:
+    return _error(404, "InvalidEndpoint", "Not found")
+
+
+# Zendesk answers a known path with a method it does not take like an unknown path.
+router: Router[FakeZendesk] = Router(not_found=_invalid_endpoint,
+                                     method_not_allowed=lambda request, allowed: _invalid_endpoint(request))
+
+
+def _body(request: Request) -> dict[str, Any]:
+    """The JSON object in the body ({} for none or another JSON value); the gate refused bodies that are not JSON."""
+    body = request.json()
+    return body if isinstance(body, dict) else {}
 
 
 def _record_invalid(exc: RecordInvalid) -> Response:
@@ -114,49 +128,15 @@ def _authenticated(zd: FakeZendesk, request: Request, path: str) -> Response:
                         {"Retry-After": str(reset)})
     zd.window_count += 1
     try:
-        body = request.json()
+        request.json()
     except ValueError:
         return _error(400, "InvalidValue", "The request body is not valid JSON")
-    return _route(zd, request, path, body if isinstance(body, dict) else {})
+    return router.dispatch(zd, request, path)
 
 
-_ORG_ID = re.compile(r"/api/v2/organizations/(\d+)")
-_FIELD_ID = re.compile(r"/api/v2/organization_fields/(\d+)")
-_JOB_ID = re.compile(r"/api/v2/job_statuses/([A-Za-z0-9-]+)")
-
-
-def _route(zd: FakeZendesk, request: Request, path: str, body: dict[str, Any]) -> Response:
-    method = request.method
-    routes = {
-        ("GET", "/api/v2/users/me"): lambda: Response(200, {"user": _current_user(zd)}),
-        ("GET", "/api/v2/organizations"): lambda: _list_orgs(zd, request),
-        ("POST", "/api/v2/organizations"): lambda: _create_org(zd, body),
-        ("GET", "/api/v2/organizations/show_many"): lambda: _show_many(zd, request),
-        ("GET", "/api/v2/organizations/search"): lambda: _search(zd, request),
-        ("GET", "/api/v2/organizations/count"): lambda: Response(
-            200, {"count": {"value": len(zd.organizations), "refreshed_at": zd.now_iso()}}),
-        ("PUT", "/api/v2/organizations/update_many"): lambda: _update_many(zd, request, body),
-        ("GET", "/api/v2/organization_fields"): lambda: Response(200, {
-            "organization_fields": [zd.render_field(f) for f in zd.ordered_fields()],
-            "next_page": None, "previous_page": None, "count": len(zd.fields)}),
-        ("POST", "/api/v2/organization_fields"): lambda: _create_field(zd, body),
-        ("GET", "/api/v2/job_statuses"): lambda: _list_jobs(zd),
-        ("GET", "/api/v2/job_statuses/show_many"): lambda: _show_many_jobs(zd, request),
-    }
-    handler = routes.get((method, path))
-    if handler:
-        return handler()
-    if match := _ORG_ID.fullmatch(path):
-        return _org_by_id(zd, method, int(match.group(1)), body)
-    if match := _FIELD_ID.fullmatch(path):
-        return _field_by_id(zd, method, int(match.group(1)), body)
-    if (match := _JOB_ID.fullmatch(path)) and method == "GET":
-        job = zd.jobs.get(match.group(1))
-        if job is None:
-            return Response(404, NOT_FOUND)
-        zd.poll_job(job)
-        return Response(200, {"job_status": zd.render_job(job)})
-    return _error(404, "InvalidEndpoint", "Not found")
+@router.route("GET", "/api/v2/users/me")
+def _me(zd: FakeZendesk, request: Request) -> Response:
+    return Response(200, {"user": _current_user(zd)})
 
 
 def _current_user(zd: FakeZendesk) -> dict[str, Any]:
@@ -173,6 +153,7 @@ def _current_user(zd: FakeZendesk) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- organizations
+@router.route("GET", "/api/v2/organizations")
 def _list_orgs(zd: FakeZendesk, request: Request) -> Response:
     params = request.query
     ids = sorted(zd.organizations)
@@ -234,6 +215,12 @@ def _orgs_response(zd: FakeZendesk, orgs: list[dict[str, Any]]) -> Response:
                           "previous_page": None, "count": len(orgs)})
 
 
+@router.route("GET", "/api/v2/organizations/count")
+def _count_orgs(zd: FakeZendesk, request: Request) -> Response:
+    return Response(200, {"count": {"value": len(zd.organizations), "refreshed_at": zd.now_iso()}})
+
+
+@router.route("GET", "/api/v2/organizations/show_many")
 def _show_many(zd: FakeZendesk, request: Request) -> Response:
     ids, external_ids = _split_list(request.param("ids")), _split_list(request.param("external_ids"))
     if len(ids) > MAX_VALUES or len(external_ids) > MAX_VALUES:
@@ -245,6 +232,7 @@ def _show_many(zd: FakeZendesk, request: Request) -> Response:
     return _orgs_response(zd, list(found.values()))
 
 
+@router.route("GET", "/api/v2/organizations/search")
 def _search(zd: FakeZendesk, request: Request) -> Response:
     external_id, name = request.param("external_id"), request.param("name")
     if external_id is not None:
@@ -253,10 +241,11 @@ def _search(zd: FakeZendesk, request: Request) -> Response:
     return _orgs_response(zd, [zd.organizations[owner]] if owner is not None else [])
 
 
-def _create_org(zd: FakeZendesk, body: dict[str, Any]) -> Response:
+@router.route("POST", "/api/v2/organizations")
+def _create_org(zd: FakeZendesk, request: Request) -> Response:
     if zd.role != "admin":
         return Response(403, FORBIDDEN)
-    data = body.get("organization")
+    data = _body(request).get("organization")
     if not isinstance(data, dict):
         return _error(400, "InvalidValue", "organization parameter is required")
     known = {f["key"] for f in zd.fields.values()}
@@ -275,20 +264,35 @@ def _agent_may(items: list[dict[str, Any]]) -> bool:
     return all(set(item) <= {"id", "external_id", "notes"} for item in items)
 
 
-def _org_by_id(zd: FakeZendesk, method: str, org_id: int, body: dict[str, Any]) -> Response:
+_ORG = r"/api/v2/organizations/(?P<id>\d+)"
+
+
+@router.route("GET", _ORG)
+def _show_org(zd: FakeZendesk, request: Request) -> Response:
+    org = zd.organizations.get(int(request.params["id"]))
+    if org is None:
+        return Response(404, NOT_FOUND)
+    return Response(200, {"organization": zd.render_org(org)})
+
+
+@router.route("DELETE", _ORG)
+def _delete_org(zd: FakeZendesk, request: Request) -> Response:
+    org_id = int(request.params["id"])
+    if org_id not in zd.organizations:
+        return Response(404, NOT_FOUND)
+    if zd.role != "admin":
+        return Response(403, FORBIDDEN)
+    zd.delete_organization(org_id)
+    return Response(204)
+
+
+@router.route("PUT", _ORG)
+def _update_org(zd: FakeZendesk, request: Request) -> Response:
+    org_id = int(request.params["id"])
     org = zd.organizations.get(org_id)
     if org is None:
         return Response(404, NOT_FOUND)
-    if method == "GET":
-        return Response(200, {"organization": zd.render_org(org)})
-    if method == "DELETE":
-        if zd.role != "admin":
-            return Response(403, FORBIDDEN)
-        zd.delete_organization(org_id)
-        return Response(204)
-    if method != "PUT":
-        return _error(404, "InvalidEndpoint", "Not found")
-    changes = body.get("organization")
+    changes = _body(request).get("organization")
     if not isinstance(changes, dict):
         return _error(400, "InvalidValue", "organization parameter is required")
     if zd.role != "admin" and not _agent_may([changes]):
@@ -309,7 +313,9 @@ def _org_by_id(zd: FakeZendesk, method: str, org_id: int, body: dict[str, Any]) 
     return Response(200, {"organization": zd.render_org(org)})
 
 
-def _update_many(zd: FakeZendesk, request: Request, body: dict[str, Any]) -> Response:
+@router.route("PUT", "/api/v2/organizations/update_many")
+def _update_many(zd: FakeZendesk, request: Request) -> Response:
+    body = _body(request)
     ids, external_ids = _split_list(request.param("ids")), _split_list(request.param("external_ids"))
     if isinstance(body.get("organizations"), list):
         items = [dict(i) if isinstance(i, dict) else {} for i in body["organizations"]]
@@ -337,10 +343,17 @@ def _update_many(zd: FakeZendesk, request: Request, body: dict[str, Any]) -> Res
 
 
 # ---------------------------------------------------------------------- organization fields
-def _create_field(zd: FakeZendesk, body: dict[str, Any]) -> Response:
+@router.route("GET", "/api/v2/organization_fields")
+def _list_fields(zd: FakeZendesk, request: Request) -> Response:
+    return Response(200, {"organization_fields": [zd.render_field(f) for f in zd.ordered_fields()],
+                          "next_page": None, "previous_page": None, "count": len(zd.fields)})
+
+
+@router.route("POST", "/api/v2/organization_fields")
+def _create_field(zd: FakeZendesk, request: Request) -> Response:
     if zd.role != "admin":
         return Response(403, FORBIDDEN)
-    data = body.get("organization_field")
+    data = _body(request).get("organization_field")
     if not isinstance(data, dict):
         return _error(400, "InvalidValue", "organization_field parameter is required")
     try:
@@ -350,20 +363,36 @@ def _create_field(zd: FakeZendesk, body: dict[str, Any]) -> Response:
     return Response(201, {"organization_field": zd.render_field(fld)})
 
 
-def _field_by_id(zd: FakeZendesk, method: str, field_id: int, body: dict[str, Any]) -> Response:
-    fld = zd.fields.get(field_id)
+_FIELD = r"/api/v2/organization_fields/(?P<id>\d+)"
+
+
+@router.route("GET", _FIELD)
+def _show_field(zd: FakeZendesk, request: Request) -> Response:
+    fld = zd.fields.get(int(request.params["id"]))
     if fld is None:
         return Response(404, NOT_FOUND)
-    if method == "GET":
-        return Response(200, {"organization_field": zd.render_field(fld)})
-    if method not in ("PUT", "DELETE"):
-        return _error(404, "InvalidEndpoint", "Not found")
+    return Response(200, {"organization_field": zd.render_field(fld)})
+
+
+@router.route("DELETE", _FIELD)
+def _delete_field(zd: FakeZendesk, request: Request) -> Response:
+    field_id = int(request.params["id"])
+    if field_id not in zd.fields:
+        return Response(404, NOT_FOUND)
     if zd.role != "admin":
         return Response(403, FORBIDDEN)
-    if method == "DELETE":
-        zd.delete_field(field_id)
-        return Response(204)
-    data = body.get("organization_field")
+    zd.delete_field(field_id)
+    return Response(204)
+
+
+@router.route("PUT", _FIELD)
+def _update_field(zd: FakeZendesk, request: Request) -> Response:
+    fld = zd.fields.get(int(request.params["id"]))
+    if fld is None:
+        return Response(404, NOT_FOUND)
+    if zd.role != "admin":
+        return Response(403, FORBIDDEN)
+    data = _body(request).get("organization_field")
     if not isinstance(data, dict):
         return _error(400, "InvalidValue", "organization_field parameter is required")
     try:
@@ -374,15 +403,26 @@ def _field_by_id(zd: FakeZendesk, method: str, field_id: int, body: dict[str, An
 
 
 # ---------------------------------------------------------------------- job statuses
-def _list_jobs(zd: FakeZendesk) -> Response:
+@router.route("GET", "/api/v2/job_statuses")
+def _list_jobs(zd: FakeZendesk, request: Request) -> Response:
     jobs = sorted(zd.jobs.values(), key=lambda j: j.created, reverse=True)[:100]
     return Response(200, {"job_statuses": [zd.render_job(j) for j in jobs],
                           "meta": {"has_more": False, "after_cursor": None, "before_cursor": None},
                           "links": {"next": None, "prev": None}})
 
 
+@router.route("GET", "/api/v2/job_statuses/show_many")
 def _show_many_jobs(zd: FakeZendesk, request: Request) -> Response:
     jobs = [zd.jobs[i] for i in _split_list(request.param("ids")) if i in zd.jobs]
     for job in jobs:
         zd.poll_job(job)
     return Response(200, {"job_statuses": [zd.render_job(j) for j in jobs]})
+
+
+@router.route("GET", r"/api/v2/job_statuses/(?P<id>[A-Za-z0-9-]+)")
+def _show_job(zd: FakeZendesk, request: Request) -> Response:
+    job = zd.jobs.get(request.params["id"])
+    if job is None:
+        return Response(404, NOT_FOUND)
+    zd.poll_job(job)
+    return Response(200, {"job_status": zd.render_job(job)})
