@@ -1,4 +1,31 @@
 """Fake Salesforce and Zendesk HTTPS servers speaking the real REST protocols (demo, tests, benchmarks).
 
 Public interface: :class:`worker.sandbox.server.Sandbox` and :func:`worker.sandbox.seed.seed_demo`.
+
+Layout:
+
+- ``server.py``: ``Sandbox``, both fakes over TLS on 127.0.0.1, and the environment that points tiersync at them.
+- ``__main__.py``: ``python -m worker.sandbox``, serve a seeded sandbox until Ctrl-C or SIGTERM.
+- ``httpbase.py``: request/response values, the ``Router`` both fakes use, fault rules, the HTTPS server.
+- ``tls.py``: a private CA and the server's TLS context.
+- ``salesforce.py``: ``FakeSalesforce``, the org's state and its REST and SOAP-login endpoints.
+- ``sobjects.py``: Salesforce object metadata (Account's describe fields, SOQL schema, defaults).
+- ``soql.py``: the SOQL subset the fake Salesforce parses and runs.
+- ``zendesk/state.py``: the Zendesk account's data (users, organizations, fields, jobs, request log, faults).
+- ``zendesk/api.py``: the Zendesk router and the answers every endpoint module shares.
+- ``zendesk/gateway.py``: request log, faults, credentials and rate limit in front of the router.
+- ``zendesk/pagination.py``: offset and cursor pagination for any Zendesk list.
+- ``zendesk/users.py``: ``users/me``.
+- ``zendesk/fields.py``: organization fields (rules and endpoints).
+- ``zendesk/organizations.py``: organizations (rules and endpoints).
+- ``zendesk/jobs.py``: ``update_many`` jobs and ``job_statuses``.
+- ``zendesk/account.py``: ``FakeZendesk``, the state with every resource's rules mixed in.
+- ``seed/__init__.py``: ``seed_demo``, composing the seeders below around one random stream.
+- ``seed/run.py``: ``SeedSummary`` and what the seeders share during one pass.
+- ``seed/accounts.py``: seeds Salesforce Accounts.
+- ``seed/organizations.py``: seeds the matching (messy) Zendesk organizations.
+
+A new Zendesk resource (``zendesk/tickets.py``; ``zendesk/rules.py`` for groups, triggers, views, SLA
+policies) is a new module with a mixin and its ``@router.route`` endpoints, added to ``FakeZendesk``'s
+bases; its data goes in ``ZendeskState``, its demo data in a ``seed/`` module called by ``seed_demo``.
 """

@@ -1,18 +1,19 @@
-"""HTTP plumbing shared by the fake services: request/response values, fault rules, TLS server."""
+"""HTTP plumbing shared by the fake services: request/response values, a router, fault rules, TLS server."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qs
 
 Clock = Callable[[], float]
@@ -40,6 +41,7 @@ class Request:
     raw_query: str
     headers: Mapping[str, str] | Message
     body: bytes = b""
+    params: dict[str, str] = field(default_factory=dict)  # named groups of the route's path pattern
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -75,6 +77,65 @@ class Response:
         if isinstance(self.body, str):
             return self.body.encode()
         return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+S = TypeVar("S")
+Handler = Callable[[S, Request], Response]
+
+
+@dataclass(frozen=True)
+class Route(Generic[S]):
+    """One registered endpoint: an HTTP method, a compiled path pattern and the function serving it."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler[S]
+
+
+class Router(Generic[S]):
+    r"""Method + path dispatch for a fake service whose state object is an ``S``.
+
+    Register endpoints with ``@router.route("GET", r"/api/v2/things/(?P<id>\d+)")``: the pattern must match
+    the whole path (``re.fullmatch``), and its named groups reach the handler as ``request.params``.
+    Handlers are called as ``handler(state, request)``. A path no pattern matches is answered by
+    ``not_found(request)``; a path that matches only with other methods by
+    ``method_not_allowed(request, allowed_methods)``, so each service keeps its own error shape.
+    """
+
+    def __init__(self, *, not_found: Callable[[Request], Response],
+                 method_not_allowed: Callable[[Request, tuple[str, ...]], Response]) -> None:
+        self.routes: list[Route[S]] = []
+        self.not_found = not_found
+        self.method_not_allowed = method_not_allowed
+
+    def route(self, method: str, pattern: str) -> Callable[[Handler[S]], Handler[S]]:
+        """Decorator registering ``handler`` for ``method`` on paths that fully match ``pattern``."""
+        compiled = re.compile(pattern)
+        method = method.upper()
+        if any(r.method == method and r.pattern.pattern == pattern for r in self.routes):
+            raise ValueError(f"route {method} {pattern} is already registered")
+
+        def register(handler: Handler[S]) -> Handler[S]:
+            self.routes.append(Route(method, compiled, handler))
+            return handler
+
+        return register
+
+    def dispatch(self, state: S, request: Request, path: str | None = None) -> Response:
+        """Serve ``request`` by the first route matching ``path`` (default: ``request.path``) and its method."""
+        target = request.path if path is None else path
+        allowed: list[str] = []
+        for route in self.routes:
+            match = route.pattern.fullmatch(target)
+            if match is None:
+                continue
+            if route.method == request.method:
+                params = {k: v for k, v in match.groupdict().items() if v is not None}
+                return route.handler(state, replace(request, params=params))
+            allowed.append(route.method)
+        if allowed:
+            return self.method_not_allowed(request, tuple(allowed))
+        return self.not_found(request)
 
 
 @dataclass

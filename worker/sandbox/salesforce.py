@@ -1,4 +1,4 @@
-"""Fake Salesforce REST API (Account only): state object plus request routing.
+"""Fake Salesforce REST API (Account only): the org's state, and its endpoints on the shared Router.
 
 Speaks the protocol simple-salesforce uses: ``Authorization: Bearer <token>``, ``/services/data/vNN.N/...``,
 ``query``/``queryAll`` with ``nextRecordsUrl`` paging, ``limits``, ``sobjects/Account/describe`` and the
@@ -22,47 +22,12 @@ from xml.sax.saxutils import escape, unescape
 
 from worker.core.ids import to_18
 from worker.sandbox import soql
-from worker.sandbox.httpbase import Clock, FaultRule, Request, Response, take_fault
+from worker.sandbox.httpbase import Clock, FaultRule, Request, Response, Router, take_fault
+from worker.sandbox.sobjects import ACCOUNT_DEFAULTS, ACCOUNT_FIELDS, ACCOUNT_SCHEMA
 
 _ALNUM = string.ascii_letters + string.digits
-
-
-def _picklist(*values: str) -> list[dict[str, Any]]:
-    return [{"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v} for v in values]
-
-
-def _field(name: str, label: str, ftype: str, *, custom: bool = False, nillable: bool = True,
-           picklist: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
-    soap = {"id": "tns:ID", "string": "xsd:string", "picklist": "xsd:string", "currency": "xsd:double",
-            "boolean": "xsd:boolean", "datetime": "xsd:dateTime"}[ftype]
-    return {"name": name, "label": label, "type": ftype, "soapType": soap, "custom": custom,
-            "nillable": nillable, "filterable": True, "sortable": ftype != "textarea",
-            "updateable": name not in ("Id", "SystemModstamp", "CreatedDate", "LastModifiedDate", "IsDeleted"),
-            "length": extra.pop("length", 0), "picklistValues": picklist or [], "defaultValue": None, **extra}
-
-
-TIER_VALUES = ("Enterprise", "Tier 1", "Professional", "Tier 2", "Starter", "Tier 3")
-
-ACCOUNT_FIELDS: list[dict[str, Any]] = [
-    _field("Id", "Account ID", "id", nillable=False, length=18),
-    _field("IsDeleted", "Deleted", "boolean", nillable=False),
-    _field("Name", "Account Name", "string", nillable=False, length=255),
-    _field("Type", "Account Type", "picklist", picklist=_picklist("Customer", "Prospect", "Partner"), length=255),
-    _field("Support_Tier__c", "Support Tier", "picklist", custom=True, picklist=_picklist(*TIER_VALUES),
-           length=255),
-    _field("AnnualContractValue__c", "Annual Contract Value", "currency", custom=True, precision=18, scale=2),
-    _field("Complexity__c", "Complexity", "picklist", custom=True, picklist=_picklist("High", "Medium", "Low"),
-           length=255),
-    _field("Strategic__c", "Strategic", "boolean", custom=True, nillable=False, defaultValue=False),
-    _field("CreatedDate", "Created Date", "datetime", nillable=False),
-    _field("LastModifiedDate", "Last Modified Date", "datetime", nillable=False),
-    _field("SystemModstamp", "System Modstamp", "datetime", nillable=False),
-]
-ACCOUNT_SCHEMA = soql.Schema("Account", {f["name"]: f["type"] for f in ACCOUNT_FIELDS})
-_DEFAULTS: dict[str, Any] = {"IsDeleted": False, "Type": "Customer", "Support_Tier__c": None,
-                             "AnnualContractValue__c": None, "Complexity__c": None, "Strategic__c": False}
-_VERSIONED = re.compile(r"/services/data/v(\d+\.\d+)(/.*)?")
-_LOCATOR = re.compile(r"/(query|queryAll)/([A-Za-z0-9]{15,18})-(\d+)")
+_VERSION = r"/services/data/v(?P<version>\d+\.\d+)"
+_VERSIONED = re.compile(_VERSION + r"(/.*)?")
 _MAX_OPEN_CURSORS = 50
 
 
@@ -146,7 +111,7 @@ class FakeSalesforce:
                 self._note_stamp(stamp)
             else:
                 stamp = self._next_stamp()
-            record: dict[str, Any] = {"Id": account_id, "Name": f"Account {account_id[:15]}", **_DEFAULTS}
+            record: dict[str, Any] = {"Id": account_id, "Name": f"Account {account_id[:15]}", **ACCOUNT_DEFAULTS}
             record.update(given)
             record.setdefault("CreatedDate", stamp)
             record["LastModifiedDate"] = record["SystemModstamp"] = stamp
@@ -180,109 +145,40 @@ class FakeSalesforce:
         with self.lock:
             self.requests.append((request.method, request.path))
             target = request.path + ("?" + request.raw_query if request.raw_query else "")
-            response = take_fault(self._faults, request.method, target) or self._route(request)
+            response = take_fault(self._faults, request.method, target) or self._serve(request)
             response.headers.setdefault("Sforce-Limit-Info", f"api-usage={self.api_used}/{self.daily_limit}")
             return response
 
-    def _authorized(self, request: Request) -> bool:
-        scheme, _, token = (request.header("Authorization") or "").partition(" ")
-        return scheme.lower() in ("bearer", "oauth") and secrets.compare_digest(token.strip(), self.access_token)
-
-    def _route(self, request: Request) -> Response:
+    def _serve(self, request: Request) -> Response:
         path = request.path.rstrip("/")
-        soap = _SOAP_LOGIN.fullmatch(path)
-        if soap and request.method == "POST":
-            return self._soap_login(request, soap.group(1))
-        if path == "/services/data" and request.method == "GET":
-            return Response(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
-        match = _VERSIONED.fullmatch(path)
-        if not match:
-            return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+        if _VERSIONED.fullmatch(path):
+            refusal = self._admit(request)
+            if refusal is not None:
+                return refusal
+        return _router.dispatch(self, request, path)
+
+    def _admit(self, request: Request) -> Response | None:
+        """The REST API's gate: a valid session, the daily quota (every admitted call counts), read-only methods.
+
+        Any method but GET is refused here, before routing, whether the resource exists or not.
+        """
         if not self._authorized(request):
             return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         if self.api_used >= self.daily_limit:
             return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         self.api_used += 1
-        version, rest = match.group(1), match.group(2) or ""
         if request.method != "GET":
             return sf_error(405, "METHOD_NOT_ALLOWED",
                             f"HTTP Method '{request.method}' not allowed. Allowed are GET,HEAD")
-        if rest == "":
-            base = f"/services/data/v{version}"
-            return Response(200, {"limits": f"{base}/limits", "query": f"{base}/query",
-                                  "queryAll": f"{base}/queryAll", "sobjects": f"{base}/sobjects"})
-        if rest in ("/query", "/queryAll"):
-            return self._query(request, version)
-        locator = _LOCATOR.fullmatch(rest)
-        if locator:
-            return self._query_more(version, locator.group(2), int(locator.group(3)))
-        if rest == "/limits":
-            used = min(self.api_used, self.daily_limit)
-            return Response(200, {"DailyApiRequests": {"Max": self.daily_limit, "Remaining": self.daily_limit - used}})
-        if rest.lower() == "/sobjects/account/describe":
-            return Response(200, self._describe(version))
-        record_match = re.fullmatch(r"/sobjects/Account/([A-Za-z0-9]{15}|[A-Za-z0-9]{18})", rest)
-        if record_match:
-            record = self.accounts.get(to_18(record_match.group(1)))
-            if record is None:
-                return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
-            return Response(200, self._project(record, list(ACCOUNT_SCHEMA.fields), version))
-        return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
+        return None
 
-    def _soap_login(self, request: Request, version: str) -> Response:
-        """Partner SOAP ``login``: username + password with the security token appended.
-
-        Answers like Salesforce: a ``loginResponse`` with ``serverUrl`` and ``sessionId``, or HTTP
-        500 with an ``INVALID_LOGIN`` fault (simple-salesforce reads ``sf:exceptionCode``).
-        """
-        body = request.body.decode("utf-8", "replace")
-        username = _xml_text(body, "username")
-        password = _xml_text(body, "password")
-        expected = self.password + self.security_token
-        if username != self.username or not secrets.compare_digest(password, expected):
-            return Response(500, _LOGIN_FAULT, {"Content-Type": "text/xml; charset=utf-8"})
-        server_url = f"{self.base_url}/services/Soap/u/{version}/00D000000000001"
-        xml = _LOGIN_OK.format(server_url=escape(server_url), session_id=escape(self.access_token))
-        return Response(200, xml, {"Content-Type": "text/xml; charset=utf-8"})
-
-    def _describe(self, version: str) -> dict[str, Any]:
-        base = f"/services/data/v{version}/sobjects/Account"
-        return {"name": "Account", "label": "Account", "labelPlural": "Accounts", "keyPrefix": "001",
-                "custom": False, "queryable": True, "retrieveable": True, "updateable": True,
-                "fields": copy.deepcopy(self.describe_fields),
-                "urls": {"describe": f"{base}/describe", "sobject": base, "rowTemplate": f"{base}/{{ID}}"}}
-
-    @staticmethod
-    def _project(record: Mapping[str, Any], fields: list[str], version: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"attributes": {"type": "Account",
-                                              "url": f"/services/data/v{version}/sobjects/Account/{record['Id']}"}}
-        for name in fields:
-            out[name] = record.get(name)
-        return out
-
-    @staticmethod
-    def _batch_size(request: Request) -> int:
-        options = request.header("Sforce-Query-Options") or ""
-        match = re.search(r"batchSize\s*=\s*(\d+)", options, re.IGNORECASE)
-        return 2000 if not match else min(2000, max(200, int(match.group(1))))
-
-    def _query(self, request: Request, version: str) -> Response:
-        text = request.param("q")
-        if text is None:
-            return sf_error(400, "MALFORMED_QUERY", "A query string has to be specified")
-        self.queries.append(text)
-        try:
-            query = soql.parse(text, {"Account": ACCOUNT_SCHEMA})
-        except soql.SoqlError as exc:
-            return sf_error(400, exc.code, exc.message)
-        rows = query.run(self.accounts.values(), ACCOUNT_SCHEMA.fields)
-        if query.count_only:
-            return Response(200, {"totalSize": len(rows), "done": True, "records": []})
-        records = [self._project(r, query.fields, version) for r in rows]
-        return self._page(records, 0, self._batch_size(request), version, None)
+    def _authorized(self, request: Request) -> bool:
+        scheme, _, token = (request.header("Authorization") or "").partition(" ")
+        return scheme.lower() in ("bearer", "oauth") and secrets.compare_digest(token.strip(), self.access_token)
 
     def _page(self, records: list[dict[str, Any]], offset: int, batch: int, version: str,
               locator: str | None) -> Response:
+        """One batch of a query result; opens a cursor (``nextRecordsUrl``) when more records follow."""
         chunk = records[offset:offset + batch]
         body: dict[str, Any] = {"totalSize": len(records), "done": True}
         if offset + batch < len(records):
@@ -296,15 +192,112 @@ class FakeSalesforce:
         body["records"] = chunk
         return Response(200, body)
 
-    def _query_more(self, version: str, locator: str, offset: int) -> Response:
-        cursor = self._cursors.get(locator)
-        if cursor is None or offset >= len(cursor[0]):
-            return sf_error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        records, batch = cursor
-        return self._page(records, offset, batch, version, locator)
+
+def _not_found(request: Request) -> Response:
+    return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
 
 
-_SOAP_LOGIN = re.compile(r"/services/Soap/u/(\d+\.\d+)")
+# A wrong method on the SOAP login or the version list is answered like an unknown path; under
+# /services/data/vNN.N FakeSalesforce._admit refuses every method but GET before routing.
+_router: Router[FakeSalesforce] = Router(not_found=_not_found,
+                                         method_not_allowed=lambda request, allowed: _not_found(request))
+
+
+@_router.route("POST", r"/services/Soap/u/(?P<version>\d+\.\d+)")
+def _soap_login(sf: FakeSalesforce, request: Request) -> Response:
+    """Partner SOAP ``login``: username + password with the security token appended.
+
+    Answers like Salesforce: a ``loginResponse`` with ``serverUrl`` and ``sessionId``, or HTTP
+    500 with an ``INVALID_LOGIN`` fault (simple-salesforce reads ``sf:exceptionCode``).
+    """
+    body = request.body.decode("utf-8", "replace")
+    username = _xml_text(body, "username")
+    password = _xml_text(body, "password")
+    expected = sf.password + sf.security_token
+    if username != sf.username or not secrets.compare_digest(password, expected):
+        return Response(500, _LOGIN_FAULT, {"Content-Type": "text/xml; charset=utf-8"})
+    server_url = f"{sf.base_url}/services/Soap/u/{request.params['version']}/00D000000000001"
+    xml = _LOGIN_OK.format(server_url=escape(server_url), session_id=escape(sf.access_token))
+    return Response(200, xml, {"Content-Type": "text/xml; charset=utf-8"})
+
+
+@_router.route("GET", r"/services/data")
+def _versions(sf: FakeSalesforce, request: Request) -> Response:
+    return Response(200, [{"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"}])
+
+
+@_router.route("GET", _VERSION)
+def _resources(sf: FakeSalesforce, request: Request) -> Response:
+    base = f"/services/data/v{request.params['version']}"
+    return Response(200, {"limits": f"{base}/limits", "query": f"{base}/query",
+                          "queryAll": f"{base}/queryAll", "sobjects": f"{base}/sobjects"})
+
+
+@_router.route("GET", _VERSION + "/limits")
+def _limits(sf: FakeSalesforce, request: Request) -> Response:
+    used = min(sf.api_used, sf.daily_limit)
+    return Response(200, {"DailyApiRequests": {"Max": sf.daily_limit, "Remaining": sf.daily_limit - used}})
+
+
+@_router.route("GET", _VERSION + "/(?i:sobjects/account/describe)")
+def _describe(sf: FakeSalesforce, request: Request) -> Response:
+    base = f"/services/data/v{request.params['version']}/sobjects/Account"
+    return Response(200, {"name": "Account", "label": "Account", "labelPlural": "Accounts", "keyPrefix": "001",
+                          "custom": False, "queryable": True, "retrieveable": True, "updateable": True,
+                          "fields": copy.deepcopy(sf.describe_fields),
+                          "urls": {"describe": f"{base}/describe", "sobject": base, "rowTemplate": f"{base}/{{ID}}"}})
+
+
+@_router.route("GET", _VERSION + r"/sobjects/Account/(?P<id>[A-Za-z0-9]{15}|[A-Za-z0-9]{18})")
+def _record(sf: FakeSalesforce, request: Request) -> Response:
+    record = sf.accounts.get(to_18(request.params["id"]))
+    if record is None:
+        return _not_found(request)
+    return Response(200, _project(record, list(ACCOUNT_SCHEMA.fields), request.params["version"]))
+
+
+@_router.route("GET", _VERSION + "/(?:query|queryAll)")
+def _query(sf: FakeSalesforce, request: Request) -> Response:
+    text = request.param("q")
+    if text is None:
+        return sf_error(400, "MALFORMED_QUERY", "A query string has to be specified")
+    sf.queries.append(text)
+    try:
+        query = soql.parse(text, {"Account": ACCOUNT_SCHEMA})
+    except soql.SoqlError as exc:
+        return sf_error(400, exc.code, exc.message)
+    rows = query.run(sf.accounts.values(), ACCOUNT_SCHEMA.fields)
+    if query.count_only:
+        return Response(200, {"totalSize": len(rows), "done": True, "records": []})
+    version = request.params["version"]
+    records = [_project(r, query.fields, version) for r in rows]
+    return sf._page(records, 0, _batch_size(request), version, None)
+
+
+@_router.route("GET", _VERSION + r"/(?:query|queryAll)/(?P<locator>[A-Za-z0-9]{15,18})-(?P<offset>\d+)")
+def _query_more(sf: FakeSalesforce, request: Request) -> Response:
+    locator, offset = request.params["locator"], int(request.params["offset"])
+    cursor = sf._cursors.get(locator)
+    if cursor is None or offset >= len(cursor[0]):
+        return sf_error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+    records, batch = cursor
+    return sf._page(records, offset, batch, request.params["version"], locator)
+
+
+def _project(record: Mapping[str, Any], fields: list[str], version: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"attributes": {"type": "Account",
+                                          "url": f"/services/data/v{version}/sobjects/Account/{record['Id']}"}}
+    for name in fields:
+        out[name] = record.get(name)
+    return out
+
+
+def _batch_size(request: Request) -> int:
+    options = request.header("Sforce-Query-Options") or ""
+    match = re.search(r"batchSize\s*=\s*(\d+)", options, re.IGNORECASE)
+    return 2000 if not match else min(2000, max(200, int(match.group(1))))
+
+
 _LOGIN_OK = (
     '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
     ' xmlns="urn:partner.soap.sforce.com"><soapenv:Body><loginResponse><result>'

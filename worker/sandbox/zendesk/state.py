@@ -1,0 +1,102 @@
+"""The fake Zendesk account's in-memory state: users, organizations, fields, jobs, request log, faults, clock.
+
+Resource modules add behaviour on top (mixins); the data itself lives here, so a new resource adds its
+collection to :class:`ZendeskState` and its rules in its own module.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from worker.sandbox.httpbase import Clock, FaultRule
+
+ORG_ID_START = 360_000_000_001
+FIELD_ID_START = 360_000_400_001
+OPTION_ID_START = 360_000_800_001
+USER_ID = 361_000_000_001
+
+
+class RecordInvalid(ValueError):
+    """A Zendesk 422 RecordInvalid; ``details`` is the Zendesk ``details`` object."""
+
+    def __init__(self, details: dict[str, list[dict[str, str]]]) -> None:
+        super().__init__(str(details))
+        self.details = details
+
+
+def invalid(attr: str, description: str, error: str) -> dict[str, list[dict[str, str]]]:
+    """One entry of a RecordInvalid ``details`` object."""
+    return {attr: [{"description": description, "error": error}]}
+
+
+@dataclass
+class Job:
+    """An update_many background job; it is executed when polled ``job_polls_before_done`` times."""
+
+    id: str
+    total: int
+    items: list[dict[str, Any]]
+    polls: int = 0
+    status: str = "queued"
+    progress: int | None = None
+    message: str | None = None
+    results: list[dict[str, Any]] | None = None
+    created: float = field(default=0.0)
+
+
+class ZendeskState:
+    """Everything the fake account holds, plus the request log and fault injection tests use."""
+
+    def __init__(self, *, rate_limit_per_minute: int = 100_000, clock: Clock | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock: Clock = clock or time.time
+        self.base_url = "https://127.0.0.1"
+        # the API user (users/me) and its credentials
+        self.email = "sandbox-admin@example.com"
+        self.api_token = secrets.token_urlsafe(30)
+        self.oauth_token = secrets.token_hex(32)
+        self.role = "admin"
+        # records
+        self.organizations: dict[int, dict[str, Any]] = {}
+        self.fields: dict[int, dict[str, Any]] = {}
+        self.jobs: dict[str, Job] = {}
+        self._names: dict[str, int] = {}  # casefolded organization name -> id
+        self._next_org_id = ORG_ID_START
+        self._next_field_id = FIELD_ID_START
+        self._next_option_id = OPTION_ID_START
+        # limits and behaviour knobs
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.org_update_limit_per_minute: int | None = 5
+        self.fail_org_ids: set[int] = set()
+        self.job_polls_before_done = 1
+        self.window_start = 0.0
+        self.window_count = 0
+        self.org_update_times: dict[int, list[float]] = {}
+        # what happened
+        self.requests: list[tuple[str, str, str]] = []
+        self.errors: list[str] = []
+        self.faults: list[FaultRule] = []
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """Number of recorded requests with this method and exact path (without ``.json``)."""
+        with self.lock:
+            return sum(1 for m, p, _ in self.requests
+                       if (method is None or m == method.upper()) and (path is None or p == path))
+
+    def reset_requests(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+    def fail_next(self, count: int, status: int, body: Any, headers: dict[str, str] | None = None,
+                  path_contains: str = "", method: str | None = None) -> None:
+        """Answer the next ``count`` matching requests (path with ``?query``) with this response."""
+        with self.lock:
+            self.faults.append(FaultRule(count, status, body, headers, path_contains, method))
+
+    def now_iso(self) -> str:
+        return datetime.fromtimestamp(int(self.clock()), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
