@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     zendesk_oauth_token: SecretStr | None = None
 
     tiersync_config: Path = Path("config/tiers.yaml")
-    tiersync_log_level: str = "INFO"
+    tiersync_log_level: str | None = None
+    """DEBUG, INFO, WARNING or ERROR; unset: WARNING for commands at a terminal (their output says
+    what happened), INFO for long-running processes."""
     tiersync_state_dir: Path = Field(default_factory=lambda: default_state_dir())
     redis_url: SecretStr | None = None
     requests_ca_bundle: Path | None = None
@@ -114,6 +116,16 @@ class Settings(BaseSettings):
         if not _API_VERSION.fullmatch(version):
             raise ValueError("must be a REST API version such as 59.0 (no leading v)")
         return version
+
+    @field_validator("tiersync_log_level")
+    @classmethod
+    def _log_level(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
 
     @field_validator("requests_ca_bundle")
     @classmethod
@@ -343,6 +355,7 @@ _FIX = {
     "salesforce_domain": "set SALESFORCE_DOMAIN to login, test or your My Domain prefix, or unset it",
     "salesforce_api_version": "set SALESFORCE_API_VERSION to e.g. 59.0, or unset it for the default",
     "redis_url": "use redis://:password@host:port/db (rediss:// for TLS), or unix:///path/to/redis.sock",
+    "tiersync_log_level": "set TIERSYNC_LOG_LEVEL to DEBUG, INFO, WARNING or ERROR, or unset it",
     "requests_ca_bundle": "point REQUESTS_CA_BUNDLE at a PEM file of CA certificates, or unset it",
 }
 

@@ -279,3 +279,12 @@ def test_zendesk_redirect_is_not_followed(world: World) -> None:
     assert "fix: set ZENDESK_URL" in run.stderr
     assert not any(path.startswith("/elsewhere") for _, path, _ in world.sandbox.zendesk.requests)
     assert world.zendesk_writes() == 0
+
+
+def test_no_log_line_interrupts_the_human_output_unless_asked(world: World) -> None:
+    quiet = world.cli("sync", "--full")
+    assert quiet.exit_code == 0, quiet.stderr
+    assert " INFO " not in quiet.stderr and "Applied:" in quiet.stdout
+    world.monkeypatch.setenv("TIERSYNC_LOG_LEVEL", "INFO")
+    asked = world.cli("sync")
+    assert "INFO worker.engine: run" in asked.stderr

@@ -290,3 +290,14 @@ def test_a_ca_bundle_that_is_not_a_file_is_a_config_error(tmp_path, monkeypatch)
     with pytest.raises(ConfigError, match="REQUESTS_CA_BUNDLE") as caught:
         load_settings()
     assert "PEM file" in caught.value.hint
+
+
+def test_an_unknown_log_level_is_a_config_error(monkeypatch) -> None:
+    from worker.core.errors import ConfigError
+    from worker.settings import load_settings
+
+    monkeypatch.setenv("TIERSYNC_LOG_LEVEL", "verbose")
+    with pytest.raises(ConfigError, match="TIERSYNC_LOG_LEVEL"):
+        load_settings()
+    monkeypatch.setenv("TIERSYNC_LOG_LEVEL", " debug ")
+    assert load_settings().tiersync_log_level == "DEBUG"

@@ -21,10 +21,10 @@ from worker.core.errors import TiersyncError
 from worker.core.ports import ProgressSink
 from worker.core.record import RunRecord
 from worker.core.redaction import redact
+from worker.logsetup import configure_logging
 from worker.render.json import dumps, run_summary
 from worker.render.terminal import render_outcome, render_plan
 from worker.render.text import literal, make_console
-from worker.services import configure_logging
 from worker.settings import Settings, load_settings, misspelled_variables
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -11,15 +10,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from worker.cli.common import JsonOption, LimitOption, app, out
+from worker.cli.common import JsonOption, LimitOption, app, fail, out
 from worker.core.config import load_tier_file
-from worker.core.errors import ExitCode
+from worker.core.errors import ExitCode, TiersyncError
 from worker.engine import SyncRequest, run_sync
+from worker.logsetup import configure_logging
 from worker.render.json import dumps, run_summary
 from worker.render.terminal import render_outcome, render_plan
 from worker.render.text import literal
-from worker.services import build_services, configure_logging
-from worker.settings import Settings
+from worker.services import build_services
+from worker.settings import Settings, load_settings
 
 
 def demo_config_path() -> Path:
@@ -32,7 +32,6 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
     from worker.sandbox.seed import seed_demo
     from worker.sandbox.server import Sandbox
 
-    configure_logging(os.environ.get("TIERSYNC_LOG_LEVEL", "WARNING"))
     config = load_tier_file(demo_config_path())
     with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="tiersync-demo-") as state_dir:
         seeded = seed_demo(sandbox, accounts=accounts, seed=42)
@@ -67,4 +66,8 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
 def demo(accounts: Annotated[int, typer.Option(min=1, max=100_000, help="Accounts to seed in the sandbox.")] = 200,
          as_json: JsonOption = False, limit: LimitOption = 10) -> None:
     """Run a full sync against the built-in sandbox (no credentials needed), then a second run."""
+    try:
+        configure_logging(load_settings().tiersync_log_level)
+    except TiersyncError as error:
+        fail(error, as_json=as_json)
     raise typer.Exit(run_demo(out, accounts=accounts, as_json=as_json, limit=limit))

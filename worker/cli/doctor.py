@@ -15,8 +15,9 @@ from worker.core.errors import ExitCode, TiersyncError
 from worker.core.fieldplan import plan_field
 from worker.core.ports import SalesforceChecks, StateStore, ZendeskChecks
 from worker.core.redaction import redact
+from worker.logsetup import configure_logging
 from worker.render.text import literal
-from worker.services import build_services, configure_logging
+from worker.services import build_services
 from worker.settings import load_settings, misspelled_variables
 
 FAILED: Any = object()
