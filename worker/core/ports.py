@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from worker.core.model import Account, Organization, OrganizationFieldState, WriteResult
 from worker.core.plan import FieldPlan
+from worker.core.rules import Kind, RoutingDefinitions, RuleObject
 from worker.core.runstate import RunState
 
 
@@ -117,3 +118,35 @@ class ZendeskChecks(OrganizationTarget, Protocol):
 
     def me(self) -> dict[str, Any]:
         """The authenticated user: id, email, role."""
+
+
+class RoutingTarget(Protocol):
+    """What the engine needs from Zendesk for per-tier routing (worker.io.zendesk_routing.RoutingClient).
+
+    Every read returns everything or raises: a failed, truncated or permission-limited read is an
+    error, never an empty or partial list, because absence is a reason to create.
+    """
+
+    def groups(self) -> dict[str, int]:
+        """Every group, name -> id."""
+
+    def definitions(self) -> RoutingDefinitions:
+        """The condition and action fields Zendesk offers for triggers, views and SLA policies."""
+
+    def find_category(self, name: str) -> str | None:
+        """The id of the trigger category called ``name`` (exact name), if any."""
+
+    def create_category(self, name: str) -> str:
+        """Create a trigger category; returns its id."""
+
+    def list_rules(self, kind: Kind) -> list[RuleObject]:
+        """Every trigger, view or SLA policy in the account (managed or not), canonical form."""
+
+    def create_rule(self, rule: RuleObject) -> RuleObject:
+        """Create ``rule``; returns it with Zendesk's id."""
+
+    def update_rule(self, rule: RuleObject) -> RuleObject:
+        """Replace the content of ``rule`` (its ``id`` set); returns it as Zendesk now has it."""
+
+    def delete_rule(self, kind: Kind, rule_id: int) -> None:
+        """Delete one object."""
