@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from yaml.reader import ReaderError
 
 from worker.core.conditions import Condition, parse_condition
 from worker.core.errors import ConfigError
+from worker.core.routing_config import RoutingSettings, TierRouting, TierSla, TierView
+from worker.core.schema import Fraction, Strict, Text
 from worker.core.yamlload import load_yaml
 
 # Patterns validate whole values with fullmatch: `$` would also match before a final newline, which a YAML
@@ -31,11 +33,6 @@ _FIELD_KEY = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_]+")
 _TAG = re.compile(r"[a-z0-9_\-:/.]{1,80}")
 _WHERE_EXAMPLE = "\"Type = 'Customer' AND (Industry = 'Retail' OR Strategic__c = true)\""
 
-# Scalars are read strictly: YAML's `true` is not the number 1.0 and `"0.5"` is not 0.5; a whole number such
-# as `1` is still a valid float. Text keys refuse numbers and booleans (`salesforce_values: [1]`) instead of
-# guessing how YAML wrote them (`1.10` would read back as "1.1").
-Fraction = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=1)]
-Text = Annotated[str, Field(strict=True)]
 
 
 def _field_name(value: str) -> str:
@@ -80,11 +77,7 @@ def _soql_condition_problem(text: str) -> str | None:
     return None
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SalesforceConfig(_Strict):
+class SalesforceConfig(Strict):
     """Where the tier comes from in Salesforce."""
 
     object: Text = "Account"
@@ -111,7 +104,7 @@ class SalesforceConfig(_Strict):
         return value
 
 
-class ZendeskConfig(_Strict):
+class ZendeskConfig(Strict):
     """Where the tier goes in Zendesk."""
 
     organization_field: Text = "support_tier"
@@ -128,13 +121,16 @@ class ZendeskConfig(_Strict):
         return value
 
 
-class Tier(_Strict):
+class Tier(Strict):
     """One tier: its name, the agent-facing title, the dropdown tag, and the Salesforce values."""
 
     name: Text
     title: Annotated[Text, Field(min_length=1)]
     tag: Text
     salesforce_values: tuple[Text, ...] = ()
+    routing: TierRouting | None = None
+    view: TierView | None = None
+    sla: TierSla | None = None
 
     @field_validator("name")
     @classmethod
@@ -153,14 +149,14 @@ class Tier(_Strict):
         return value
 
 
-class RuleConfig(_Strict):
+class RuleConfig(Strict):
     """A computed-tier rule: the first rule whose condition holds decides the tier."""
 
     tier: Text
     when: dict[str, Any]
 
 
-class _RawTierFile(_Strict):
+class _RawTierFile(Strict):
     """The raw shape of ``tiers.yaml``."""
 
     salesforce: SalesforceConfig
@@ -169,9 +165,10 @@ class _RawTierFile(_Strict):
     rules: tuple[RuleConfig, ...] = ()
     unknown_value: Text = "report"
     max_change_fraction: Fraction = 0.25
+    routing: RoutingSettings = RoutingSettings()
 
 
-class Rule(_Strict):
+class Rule(Strict):
     """A validated rule with its parsed condition."""
 
     tier: str
@@ -179,7 +176,7 @@ class Rule(_Strict):
     index: int
 
 
-class TierFile(_Strict):
+class TierFile(Strict):
     """The validated tier file (``tiers.yaml``) that the rest of tiersync reads."""
 
     path: str
@@ -189,6 +186,7 @@ class TierFile(_Strict):
     rules: tuple[Rule, ...]
     unknown_value: Literal["report"] | str
     max_change_fraction: float
+    routing: RoutingSettings = RoutingSettings()
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -210,7 +208,8 @@ class TierFile(_Strict):
         decisive = self.model_dump(include={"unknown_value"})
         decisive["salesforce"] = self.salesforce.model_dump(exclude={"max_api_usage_fraction"})
         decisive["organization_field"] = self.zendesk.organization_field
-        decisive["tiers"] = [tier.model_dump(exclude={"title"}) for tier in self.tiers]  # a label decides nothing
+        # A label decides nothing; routing objects are planned from the live state on every apply.
+        decisive["tiers"] = [tier.model_dump(exclude={"title", "routing", "view", "sla"}) for tier in self.tiers]
         decisive["rules"] = [repr(rule.condition) + rule.tier for rule in self.rules]
         return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -333,7 +332,7 @@ def validate(raw_data: Any, path: str) -> TierFile:
         fail("unknown_value", f"{raw.unknown_value!r} must be 'report' or the name of a tier")
     return TierFile(
         path=path, salesforce=raw.salesforce, zendesk=raw.zendesk, tiers=raw.tiers, rules=rules,
-        unknown_value=raw.unknown_value, max_change_fraction=raw.max_change_fraction,
+        unknown_value=raw.unknown_value, max_change_fraction=raw.max_change_fraction, routing=raw.routing,
     )
 
 

@@ -18,6 +18,7 @@ from worker.core.errors import PlanRefusedError
 from worker.core.matching import OrganizationIndex
 from worker.core.model import Account, Organization
 from worker.core.policy import DecisionSource, TierDecision, TierPolicy
+from worker.core.routing_plan import RoutingPlan
 
 
 class Outcome(StrEnum):
@@ -107,6 +108,7 @@ class Plan:
     organizations_without_external_id: int = 0
     population: int = 0
     notes: tuple[str, ...] = ()
+    routing: RoutingPlan | None = None
 
     @property
     def changes(self) -> tuple[AccountPlan, ...]:
