@@ -1,7 +1,10 @@
 """The one path: read -> plan -> (apply) -> record. Every entry point calls :func:`run_sync`.
 
-``tiersync sync``, ``resync``, ``demo`` and the Celery tasks differ only in the
-:class:`SyncRequest` they pass: full or incremental read, a list of ids, apply or dry run.
+``tiersync sync``, ``resync``, ``demo``, ``routing plan|apply``, ``plan`` and the Celery tasks
+differ only in the :class:`SyncRequest` they pass: which sections (the dropdown field, the
+organizations, the routing objects), full or incremental read, a list of ids, apply or dry run.
+Sections are planned in the order field -> organizations -> routing, every read before any write,
+and applied in the same order.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Literal
 
 from worker.core.actions import Action
@@ -20,13 +24,34 @@ from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
 from worker.core.fieldplan import plan_field
 from worker.core.model import Account, Organization
 from worker.core.plan import Outcome, Plan, build_plan, check_change_fraction
-from worker.core.ports import AccountSource, OrganizationTarget, ProgressSink, StateStore, no_progress
+from worker.core.ports import (
+    AccountSource,
+    OrganizationTarget,
+    ProgressSink,
+    RoutingTarget,
+    StateStore,
+    no_progress,
+)
 from worker.core.record import RunRecord
 from worker.core.runstate import RunState, next_watermark, usable_state
 from worker.io.http import CallCounter
+from worker.routing_section import PlannedRouting, apply_routing_section, plan_routing_section
 
 log = logging.getLogger(__name__)
 Mode = Literal["full", "incremental", "ids"]
+
+
+class Section(StrEnum):
+    """The parts of the plan, in the order they are planned and applied."""
+
+    FIELD = "field"
+    ORGANIZATIONS = "organizations"
+    ROUTING = "routing"
+
+
+SYNC_SECTIONS = frozenset({Section.FIELD, Section.ORGANIZATIONS})
+ROUTING_SECTIONS = frozenset({Section.FIELD, Section.ROUTING})  # routing conditions test the field
+ALL_SECTIONS = frozenset(Section)
 
 
 @dataclass
@@ -36,6 +61,7 @@ class Services:
     salesforce: AccountSource
     zendesk: OrganizationTarget
     state: StateStore
+    routing: RoutingTarget | None = None
     counter: CallCounter = field(default_factory=CallCounter)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -50,6 +76,7 @@ class SyncRequest:
         account_ids: canonical ids for ``ids`` mode.
         dry_run: plan and report, write nothing.
         force: apply even when a safety rail would refuse.
+        sections: which parts of the plan to make (and apply): by default the field and the organizations.
 
     """
 
@@ -57,6 +84,7 @@ class SyncRequest:
     account_ids: tuple[str, ...] = ()
     dry_run: bool = False
     force: bool = False
+    sections: frozenset[Section] = SYNC_SECTIONS
 
 
 def _read(config: TierFile, services: Services, request: SyncRequest, state: RunState,
@@ -87,17 +115,22 @@ def _read(config: TierFile, services: Services, request: SyncRequest, state: Run
 
 
 def _next_state(config: TierFile, request: SyncRequest, state: RunState, accounts: Sequence[Account],
-                plan: Plan, record: RunRecord, org: str) -> RunState:
+                record: RunRecord, org: str | None) -> RunState:
+    routing_objects = record.routing.managed_after if record.routing is not None else state.routing_objects
+    if org is None:  # no organizations read: only the routing count moves
+        return replace(state, routing_objects=routing_objects)
+    assert record.plan is not None
     failed = {account_id for account_id, _, _ in record.failed_writes()}
     if request.mode == "ids":  # only the requested ids were re-tried; keep the others' debt
         kept = set(state.failed_ids) - set(request.account_ids)
-        return replace(state, failed_ids=tuple(sorted(kept | failed)), salesforce_org=org)
+        return replace(state, failed_ids=tuple(sorted(kept | failed)), salesforce_org=org,
+                       routing_objects=routing_objects)
     # Full and incremental runs request every previously failed id (incremental via read_ids), so
     # afterwards the debt is exactly this run's failures: ids that left the scope are dropped.
     same_config = state.config_fingerprint == config.fingerprint
     watermark = next_watermark((a.modstamp for a in accounts), state.watermark if same_config else None)
-    population = plan.population if plan.full else state.population
-    return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org)
+    population = record.plan.population if record.plan.full else state.population
+    return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org, routing_objects)
 
 
 def _apply(plan: Plan, services: Services, record: RunRecord, progress: ProgressSink) -> None:
@@ -117,26 +150,65 @@ def _apply(plan: Plan, services: Services, record: RunRecord, progress: Progress
 
 def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, record: RunRecord,
                     progress: ProgressSink) -> None:
+    state, org = _load_state(services, request, record)
+    field = plan_field(config, services.zendesk.find_field())
+    accounts: list[Account] = []
+    if Section.ORGANIZATIONS in request.sections:
+        accounts, organizations, full = _read(config, services, request, state, record, progress)
+        record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
+        record.mode = "full" if full and request.mode != "full" else record.mode
+    else:
+        record.plan = build_plan(config, [], [], field, full=False, population=state.population)
+    routing = _plan_routing(config, services, request, state)
+    if routing is not None:
+        record.plan = replace(record.plan, routing=routing.plan)
+    _check_rails(config, request, record)
+    if request.dry_run:
+        return
+    _apply(record.plan, services, record, progress)
+    if routing is not None:
+        _apply_routing(config, services, routing, record)
+    services.state.save(_next_state(config, request, state, accounts, record, org))
+    if record.failed_writes():
+        record.exit_code = ExitCode.PARTIAL
+
+
+def _load_state(services: Services, request: SyncRequest, record: RunRecord) -> tuple[RunState, str | None]:
+    """The stored state this run may trust. A run without the organizations section needs no Salesforce org."""
+    stored = services.state.load()
+    if Section.ORGANIZATIONS not in request.sections:
+        return stored, None
     org = services.salesforce.org_identity()
-    state, set_aside = usable_state(services.state.load(), org, services.now())
+    state, set_aside = usable_state(stored, org, services.now())
     if set_aside:
         record.notes.append(set_aside)
-    field = plan_field(config, services.zendesk.find_field())
-    accounts, organizations, full = _read(config, services, request, state, record, progress)
-    record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
-    if full and request.mode != "full":
-        record.mode = "full"
+    return state, org
+
+
+def _plan_routing(config: TierFile, services: Services, request: SyncRequest,
+                  state: RunState) -> PlannedRouting | None:
+    if Section.ROUTING not in request.sections:
+        return None
+    if services.routing is None:
+        raise TiersyncError("this run has no Zendesk routing client")  # a wiring bug, exit 1
+    return plan_routing_section(config, services.routing, state, force=request.force)
+
+
+def _apply_routing(config: TierFile, services: Services, routing: PlannedRouting, record: RunRecord) -> None:
+    assert services.routing is not None
+    if routing.plan.writes or routing.plan.category_action is not Action.NONE:
+        services.zendesk.require_admin()
+    record.routing = apply_routing_section(config, routing, services.routing)
+
+
+def _check_rails(config: TierFile, request: SyncRequest, record: RunRecord) -> None:
+    assert record.plan is not None
     try:
         check_change_fraction(record.plan, config.max_change_fraction, force=request.force)
     except PlanRefusedError as refused:
         record.refusal = refused.message
         if not request.dry_run:
             raise
-    if not request.dry_run:
-        _apply(record.plan, services, record, progress)
-        services.state.save(_next_state(config, request, state, accounts, record.plan, record, org))
-        if record.failed_writes():
-            record.exit_code = ExitCode.PARTIAL
 
 
 def run_sync(config: TierFile, services: Services, request: SyncRequest,
@@ -162,7 +234,7 @@ def run_sync(config: TierFile, services: Services, request: SyncRequest,
         if usage is not None:
             record.salesforce_usage = (usage.used, usage.total)
         record.duration_seconds = time.monotonic() - started
-    if record.plan is not None:
+    if record.plan is not None and Section.ORGANIZATIONS in request.sections:
         log.info("run %s: %s", record.mode, {o.value: sum(1 for i in record.plan.accounts if i.outcome is o)
                                              for o in Outcome})
     return record

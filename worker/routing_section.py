@@ -9,14 +9,14 @@ its marker before anything else is tried, so a retry never makes a duplicate.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from worker.core.actions import Action
 from worker.core.config import TierFile
 from worker.core.errors import RemoteStateError, TiersyncError
 from worker.core.ports import RoutingTarget
 from worker.core.routing import RoutingContext, desired_rules
-from worker.core.routing_plan import RoutingChange, RoutingPlan, plan_routing
+from worker.core.routing_plan import RoutingChange, RoutingOutcome, RoutingPlan, plan_routing
 from worker.core.rules import Kind, RuleObject
 from worker.core.runstate import RunState
 
@@ -30,16 +30,6 @@ class PlannedRouting:
     plan: RoutingPlan
     context: RoutingContext
     managed_before: int
-
-
-@dataclass
-class RoutingOutcome:
-    """What apply did: one line per object written, and how many managed objects exist afterwards."""
-
-    done: list[tuple[str, Action]] = field(default_factory=list)
-    category_created: bool = False
-    managed_after: int = 0
-    adopted: list[str] = field(default_factory=list)  # creates that had been committed despite an error
 
 
 def plan_routing_section(tier_file: TierFile, target: RoutingTarget, state: RunState, *,

@@ -238,7 +238,8 @@ def _describe(error: dict[str, Any]) -> str:
         return "required key is missing"
     if error["type"] in ("float_type", "int_type"):
         unquote = "; write it without quotes" if isinstance(error["input"], str) else ""
-        return f"must be a number such as 0.25, not {_yaml_kind(error['input'])}{unquote}"
+        number = "a whole number such as 30" if error["type"] == "int_type" else "a number such as 0.25"
+        return f"must be {number}, not {_yaml_kind(error['input'])}{unquote}"
     if error["type"] == "finite_number":
         return "must be a finite number, not .nan or .inf"
     if error["type"] == "string_type":

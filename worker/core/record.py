@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from worker.core.errors import ExitCode
 from worker.core.model import WriteResult
 from worker.core.plan import Plan
+from worker.core.routing_plan import RoutingOutcome
 
 
 @dataclass
@@ -27,6 +28,7 @@ class RunRecord:
         hint: what to do about ``error``.
         retryable: whether trying the same run again later may succeed (a scheduler's decision).
         retry_after: seconds the service asked us to wait before that, when it said.
+        routing: what the routing section did, when it was applied.
 
     """
 
@@ -45,6 +47,7 @@ class RunRecord:
     retry_after: float | None = None
     exit_code: int = ExitCode.OK
     duration_seconds: float = 0.0
+    routing: RoutingOutcome | None = None
 
     def failed_writes(self) -> list[tuple[str, int, str]]:
         """``(account_id, organization_id, error)`` for each write Zendesk did not accept."""

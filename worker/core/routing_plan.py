@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -201,3 +201,13 @@ def _collisions(desired: Sequence[RuleObject], live: list[RuleObject]) -> tuple[
     ours = {(rule.kind, rule.title.casefold()) for rule in desired}
     return tuple(Collision(obj.kind, obj.id, obj.title) for obj in live
                  if obj.marker is None and (obj.kind, obj.title.casefold()) in ours)
+
+
+@dataclass
+class RoutingOutcome:
+    """What apply did: one line per object written, and how many managed objects exist afterwards."""
+
+    done: list[tuple[str, Action]] = field(default_factory=list)
+    category_created: bool = False
+    managed_after: int = 0
+    adopted: list[str] = field(default_factory=list)  # creates that had been committed despite an error
