@@ -33,6 +33,7 @@ from worker.core.ports import (
     no_progress,
 )
 from worker.core.record import RunRecord
+from worker.core.routing_plan import RoutingOutcome
 from worker.core.runstate import RunState, next_watermark, usable_state
 from worker.io.http import CallCounter
 from worker.routing_section import PlannedRouting, apply_routing_section, plan_routing_section
@@ -198,7 +199,8 @@ def _apply_routing(config: TierFile, services: Services, routing: PlannedRouting
     assert services.routing is not None
     if routing.plan.writes or routing.plan.category_action is not Action.NONE:
         services.zendesk.require_admin()
-    record.routing = apply_routing_section(config, routing, services.routing)
+    record.routing = RoutingOutcome(managed_after=routing.managed_before)
+    apply_routing_section(config, routing, services.routing, record.routing)
 
 
 def _check_rails(config: TierFile, request: SyncRequest, record: RunRecord) -> None:
@@ -221,7 +223,8 @@ def run_sync(config: TierFile, services: Services, request: SyncRequest,
     """
     started = time.monotonic()
     calls_before = services.counter.snapshot()
-    record = RunRecord(mode=request.mode, dry_run=request.dry_run)
+    record = RunRecord(mode=request.mode if Section.ORGANIZATIONS in request.sections else "routing",
+                       dry_run=request.dry_run)
     try:
         with nullcontext() if request.dry_run else services.state.lock():
             _plan_and_apply(config, services, request, record, progress)

@@ -59,9 +59,14 @@ def plan_routing_section(tier_file: TierFile, target: RoutingTarget, state: RunS
     return PlannedRouting(plan, context, managed)
 
 
-def apply_routing_section(tier_file: TierFile, planned: PlannedRouting, target: RoutingTarget) -> RoutingOutcome:
-    """Make exactly the planned changes: category first, then triggers, views and SLA policies."""
-    outcome = RoutingOutcome(managed_after=planned.managed_before)
+def apply_routing_section(tier_file: TierFile, planned: PlannedRouting, target: RoutingTarget,
+                          outcome: RoutingOutcome | None = None) -> RoutingOutcome:
+    """Make exactly the planned changes: category first, then triggers, views and SLA policies.
+
+    ``outcome`` is filled as changes are made, so a caller still knows what was done when a later
+    change fails.
+    """
+    outcome = outcome if outcome is not None else RoutingOutcome(managed_after=planned.managed_before)
     context = planned.context
     if planned.plan.category_action is Action.CREATE:
         context = replace(context, category_id=_create_category(target, planned.plan.category))

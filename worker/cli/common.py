@@ -23,7 +23,7 @@ from worker.core.record import RunRecord
 from worker.core.redaction import redact
 from worker.logsetup import configure_logging
 from worker.render.json import dumps, run_summary
-from worker.render.terminal import render_outcome, render_plan
+from worker.render.terminal import plan_summary, render_outcome, render_plan
 from worker.render.text import literal, make_console
 from worker.settings import Settings, load_settings, misspelled_variables
 
@@ -87,14 +87,22 @@ def progress_reporter(enabled: bool) -> Iterator[ProgressSink]:
         yield report
 
 
-def finish(record: RunRecord, as_json: bool, limit: int) -> None:
-    """Show a run (the plan, then what was done; or the --json document), then exit with its code."""
+def finish(record: RunRecord, as_json: bool, limit: int, *, summary: bool = False) -> None:
+    """Show a run (the plan, then what was done; or the --json document), then exit with its code.
+
+    With ``summary``, the human output ends with the plan's one-line summary.
+    """
     if as_json:
-        sys.stdout.write(dumps(run_summary(record)))
+        document = run_summary(record)
+        if summary and record.plan is not None:
+            document["summary"] = plan_summary(record.plan)
+        sys.stdout.write(dumps(document))
     else:
         if record.plan is not None:
-            render_plan(record.plan, out, limit=limit)
+            render_plan(record.plan, out, limit=limit, organizations=record.mode != "routing")
         render_outcome(record, out)
+        if summary and record.plan is not None:
+            out.print(f"[bold]Summary:[/bold] {literal(plan_summary(record.plan))}")
     if record.error:
         print_error(record.error, record.hint)
     raise typer.Exit(int(record.exit_code))

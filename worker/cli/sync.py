@@ -26,7 +26,8 @@ from worker.services import build_services
 from worker.settings import load_settings, misspelled_variables, variable_sources
 
 
-def _sync(request: SyncRequest, as_json: bool, limit: int) -> None:
+def run_request(request: SyncRequest, as_json: bool, limit: int, *, summary: bool = False) -> None:
+    """Load settings and the tier file, walk the one path with ``request``, show the run, exit with its code."""
     try:
         settings, config = prepare()
         services = build_services(settings, config)
@@ -34,7 +35,7 @@ def _sync(request: SyncRequest, as_json: bool, limit: int) -> None:
         fail(error, as_json=as_json)
     with progress_reporter(not as_json) as report:
         record = run_sync(config, services, request, progress=report)
-    finish(record, as_json, limit)
+    finish(record, as_json, limit, summary=summary)
 
 
 @app.command()
@@ -42,7 +43,7 @@ def sync(full: Annotated[bool, typer.Option("--full", help="Read every account a
          dry_run: DryRunOption = False, force: ForceOption = False, as_json: JsonOption = False,
          limit: LimitOption = 20) -> None:
     """Sync tiers: incremental by default (accounts changed since the last run), or --full."""
-    _sync(SyncRequest(mode="full" if full else "incremental", dry_run=dry_run, force=force), as_json, limit)
+    run_request(SyncRequest(mode="full" if full else "incremental", dry_run=dry_run, force=force), as_json, limit)
 
 
 def parse_account_ids(raw: list[str]) -> tuple[str, ...]:
@@ -71,7 +72,7 @@ def resync(account_ids: Annotated[list[str] | None, typer.Argument(help="Salesfo
         fail(error, as_json=as_json)
     request = SyncRequest(mode="full", dry_run=dry_run, force=force) if all_accounts else \
         SyncRequest(mode="ids", account_ids=ids, dry_run=dry_run, force=force)
-    _sync(request, as_json, limit)
+    run_request(request, as_json, limit)
 
 
 @app.command()
@@ -83,7 +84,7 @@ def run() -> None:
     except TiersyncError as error:
         fail(error)
     if settings.has_credentials or mentions_a_service(variable_sources()):
-        _sync(SyncRequest(mode="incremental"), as_json=False, limit=20)
+        run_request(SyncRequest(mode="incremental"), as_json=False, limit=20)
     else:
         out.print("No Salesforce/Zendesk credentials configured: running the demo against the built-in sandbox.")
         from worker.cli.demo import demo

@@ -11,14 +11,35 @@ from typing import Any
 
 from worker.core.plan import Outcome, Plan
 from worker.core.record import RunRecord
+from worker.core.routing_plan import RoutingOutcome, RoutingPlan
 
 
 def run_summary(record: RunRecord) -> dict[str, Any]:
     """The ``--json`` document of one run: what happened, then (when a plan was made) what it held."""
     document = _run_fields(record)
-    if record.plan is not None:
+    if record.plan is not None and record.mode != "routing":
         document |= _plan_fields(record, record.plan)
+    if record.plan is not None and record.plan.routing is not None:
+        document["routing"] = _routing_fields(record.plan.routing, record.routing)
     return document
+
+
+def _routing_fields(plan: RoutingPlan, outcome: RoutingOutcome | None) -> dict[str, Any]:
+    return {
+        "category": {"name": plan.category, "action": plan.category_action.value},
+        "changes": [{"key": c.key, "kind": c.kind.value, "action": c.action.value, "why": c.why.value,
+                     "title": c.title, "id": c.object_id,
+                     "attributes": [{"name": a.name, "old": a.old, "new": a.new} for a in c.attributes]}
+                    for c in plan.changes],
+        "writes": len(plan.writes),
+        "drift": [c.key for c in plan.drift],
+        "collisions": [{"kind": c.kind.value, "id": c.object_id, "title": c.title} for c in plan.collisions],
+        "duplicates": [{"key": d.key, "kind": d.kind.value, "ids": list(d.object_ids)} for d in plan.duplicates],
+        "applied": None if outcome is None else {
+            "done": [{"key": key, "action": action.value} for key, action in outcome.done],
+            "category_created": outcome.category_created, "managed_after": outcome.managed_after,
+            "adopted_after_failed_create": outcome.adopted},
+    }
 
 
 def _run_fields(record: RunRecord) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from rich.table import Table
 from worker.core.actions import Action
 from worker.core.plan import PADDED_EXTERNAL_ID, Outcome, Plan
 from worker.core.record import RunRecord
+from worker.render.routing import render_routing, render_routing_outcome, routing_counts
 from worker.render.text import literal
 
 
@@ -29,8 +30,30 @@ def _field_line(plan: Plan) -> str:
     return f"field {key} is up to date"
 
 
-def render_plan(plan: Plan, console: Console, *, limit: int = 20) -> None:
-    """Print the plan: counts per outcome, the field change, then the changes and rejects."""
+def render_plan(plan: Plan, console: Console, *, limit: int = 20, organizations: bool = True) -> None:
+    """Print the plan: counts per outcome, the field change, the changes and rejects, then routing."""
+    if organizations:
+        _render_organizations(plan, console, limit)
+    else:
+        console.print(f"  Field: {_field_line(plan)}")
+    if plan.routing is not None:
+        render_routing(plan.routing, console)
+
+
+def plan_summary(plan: Plan) -> str:
+    """One line: what the plan changes, e.g. ``add 1 option; create 1 trigger, 1 view; 37 organizations change``."""
+    parts = []
+    if plan.field.action is Action.CREATE:
+        parts.append(f"create the field with {len(plan.field.add)} options")
+    elif plan.field.add or plan.field.rename:
+        parts.append(f"add {len(plan.field.add)} option(s), rename {len(plan.field.rename)}")
+    if plan.routing is not None:
+        parts.append(routing_counts(plan.routing))
+    parts.append(f"{len(plan.changes):,} organization{'' if len(plan.changes) == 1 else 's'} change")
+    return "; ".join(parts)
+
+
+def _render_organizations(plan: Plan, console: Console, limit: int) -> None:
     counts = Counter(item.outcome for item in plan.accounts)
     reasons = Counter(item.reason.value for item in plan.accounts if item.reason)
     console.print(f"[bold]Plan {plan.fingerprint}[/bold] ({'full' if plan.full else 'partial'} read): "
@@ -80,6 +103,9 @@ def render_outcome(record: RunRecord, console: Console) -> None:
         console.print(f"[red]refused:[/red] {literal(record.refusal)}")
     if record.plan is not None and record.dry_run:
         console.print("Dry run: nothing was written.")
+    elif record.mode == "routing":
+        if record.field_applied:
+            console.print("[bold]Applied:[/bold] field created/updated")
     elif record.writes or record.field_applied or (record.plan is not None and record.error is None):
         failed = record.failed_writes()
         updated = sum(1 for r in record.writes.values() if r.ok)
@@ -88,6 +114,8 @@ def render_outcome(record: RunRecord, console: Console) -> None:
         for account_id, organization_id, error in failed[:20]:
             console.print(f"  [red]failed[/red] {literal(account_id)} (organization {literal(organization_id)}): "
                           f"{literal(error)}")
+    if record.routing is not None:
+        render_routing_outcome(record.routing, console)
     calls = " · ".join(f"{literal(service)} {c['calls']:,} calls ({c['writes']:,} writes)"
                        for service, c in record.api_calls.items())
     console.print(f"API: {calls or 'no calls'}"
