@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from typing import Literal
 from worker.core.actions import Action
 from worker.core.config import TierFile
 from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
-from worker.core.fieldplan import plan_field
+from worker.core.fieldplan import plan_field, with_holders
 from worker.core.model import Account, Organization
 from worker.core.plan import Outcome, Plan, build_plan, check_change_fraction
 from worker.core.ports import (
@@ -78,6 +79,7 @@ class SyncRequest:
         dry_run: plan and report, write nothing.
         force: apply even when a safety rail would refuse.
         sections: which parts of the plan to make (and apply): by default the field and the organizations.
+        prune_options: on a full read, remove dropdown options no tier uses and no organization holds.
 
     """
 
@@ -86,6 +88,7 @@ class SyncRequest:
     dry_run: bool = False
     force: bool = False
     sections: frozenset[Section] = SYNC_SECTIONS
+    prune_options: bool = False
 
 
 def _read(config: TierFile, services: Services, request: SyncRequest, state: RunState,
@@ -156,6 +159,9 @@ def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, 
     accounts: list[Account] = []
     if Section.ORGANIZATIONS in request.sections:
         accounts, organizations, full = _read(config, services, request, state, record, progress)
+        if full:
+            holders = Counter(o.tier_tag for o in organizations if o.tier_tag)
+            field = with_holders(field, holders, prune=request.prune_options)
         record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
         record.mode = "full" if full and request.mode != "full" else record.mode
     else:

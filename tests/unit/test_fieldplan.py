@@ -1,6 +1,7 @@
 import pytest
 
 from tests.unit.helpers import make_config
+from worker.core.actions import Action
 from worker.core.errors import RemoteStateError
 from worker.core.fieldplan import merged_options, plan_field
 from worker.core.model import FieldOption, OrganizationFieldState
@@ -57,3 +58,17 @@ def test_an_option_tag_that_differs_only_in_case_is_refused_with_the_fix() -> No
     current = state((1, "Enterprise", "Tier_Enterprise"), (2, "Professional", "tier_professional"))
     with pytest.raises(RemoteStateError, match="'Tier_Enterprise', which differs from the tier tag 'tier_enterprise'"):
         plan_field(make_config(), current)
+
+
+def test_an_option_no_tier_uses_is_kept_while_held_and_pruned_only_when_asked() -> None:
+    from worker.core.fieldplan import with_holders
+
+    current = state((1, "Enterprise", "tier_enterprise"), (2, "Professional", "tier_professional"),
+                    (3, "Starter", "tier_starter"), (4, "Gold", "legacy_gold"), (5, "Silver", "legacy_silver"))
+    plan = plan_field(make_config(), current)
+    held = with_holders(plan, {"legacy_gold": 12}, prune=False)
+    assert (held.action, held.remove, held.in_use) == (Action.NONE, (), (("legacy_gold", 12),))
+    pruned = with_holders(plan, {"legacy_gold": 12}, prune=True)
+    assert (pruned.action, pruned.remove) == (Action.UPDATE, ("legacy_silver",))
+    assert [o.value for o in merged_options(current, pruned)] == [
+        "tier_enterprise", "tier_professional", "tier_starter", "legacy_gold"]

@@ -41,9 +41,17 @@ def run_request(request: SyncRequest, as_json: bool, limit: int, *, summary: boo
 @app.command()
 def sync(full: Annotated[bool, typer.Option("--full", help="Read every account and organization.")] = False,
          dry_run: DryRunOption = False, force: ForceOption = False, as_json: JsonOption = False,
-         limit: LimitOption = 20) -> None:
+         limit: LimitOption = 20,
+         prune_options: Annotated[bool, typer.Option(
+             "--prune-options", help="With --full: remove dropdown options that no tier uses and no organization "
+                                     "holds.")] = False) -> None:
     """Sync tiers: incremental by default (accounts changed since the last run), or --full."""
-    run_request(SyncRequest(mode="full" if full else "incremental", dry_run=dry_run, force=force), as_json, limit)
+    if prune_options and not full:
+        fail(ConfigError("--prune-options needs --full: only a full read knows that no organization holds an option",
+                         hint="run tiersync sync --full --prune-options"), as_json=as_json)
+    request = SyncRequest(mode="full" if full else "incremental", dry_run=dry_run, force=force,
+                          prune_options=prune_options)
+    run_request(request, as_json, limit)
 
 
 def parse_account_ids(raw: list[str]) -> tuple[str, ...]:

@@ -9,6 +9,8 @@ So the plan keeps every existing option, including ones tiersync did not create.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import replace
 
 from worker.core.actions import Action
 from worker.core.config import TierFile
@@ -79,9 +81,22 @@ def _refuse_case_only_differences(state: OrganizationFieldState, wanted: tuple[t
             )
 
 
+def with_holders(plan: FieldPlan, holders: Mapping[str, int], *, prune: bool) -> FieldPlan:
+    """After a full read: count who holds each option no tier uses, and (``prune``) remove the unheld ones.
+
+    Zendesk wipes an omitted option's value from every organization that holds it, so only an
+    option that no organization holds is ever removed, and only when the operator asks.
+    """
+    in_use = tuple((value, holders.get(value, 0)) for value in plan.foreign_options if holders.get(value, 0))
+    remove = tuple(value for value in plan.foreign_options if prune and not holders.get(value, 0))
+    action = plan.action if not remove or plan.action is Action.CREATE else Action.UPDATE
+    return replace(plan, action=action, remove=remove, in_use=in_use)
+
+
 def merged_options(state: OrganizationFieldState, plan: FieldPlan) -> list[FieldOption]:
-    """Every existing option (renamed where planned, ids kept) followed by the new ones (no id)."""
+    """Every existing option (renamed where planned, ids kept, pruned ones left out), then the new ones (no id)."""
     new_names = {option_id: new for option_id, _, new in plan.rename}
-    options = [FieldOption(o.id, new_names.get(o.id or 0, o.name), o.value) for o in state.options]
+    options = [FieldOption(o.id, new_names.get(o.id or 0, o.name), o.value) for o in state.options
+               if o.value not in plan.remove]
     options += [FieldOption(None, name, tag) for name, tag in plan.add]
     return options

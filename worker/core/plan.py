@@ -83,8 +83,9 @@ class DuplicateExternalId:
 class FieldPlan:
     """What must change on the managed dropdown field before organizations can be written.
 
-    ``action`` is CREATE, UPDATE (add or rename our options, keeping every other one) or NONE;
-    the field is never deleted.
+    ``action`` is CREATE, UPDATE (add or rename our options; remove only options no tier uses and
+    no organization holds, and only when asked) or NONE; the field is never deleted. ``in_use``
+    counts, after a full read, the organizations that hold each option no tier uses.
     """
 
     action: Action
@@ -94,6 +95,8 @@ class FieldPlan:
     add: tuple[tuple[str, str], ...] = ()
     rename: tuple[tuple[int, str, str], ...] = ()
     foreign_options: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    in_use: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

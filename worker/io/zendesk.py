@@ -147,7 +147,7 @@ class ZendeskClient:
             raise RemoteStateError(f"Zendesk organization field {self._key!r} disappeared during the run")
         options = [{"id": o.id, "name": o.name, "value": o.value} if o.id is not None else
                    {"name": o.name, "value": o.value} for o in merged_options(current, plan)]
-        kept = {o.value for o in current.options}
+        kept = {o.value for o in current.options} - set(plan.remove)
         if not kept <= {o["value"] for o in options}:  # the invariant that protects organizations' values
             raise RemoteStateError("refusing to update the organization field: an existing option would be dropped")
         self._z.organization_fields.update(OrganizationField(id=current.id, custom_field_options=options))

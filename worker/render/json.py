@@ -69,7 +69,9 @@ def _plan_fields(record: RunRecord, plan: Plan) -> dict[str, Any]:
         "field": {"action": plan.field.action, "key": plan.field.key, "applied": record.field_applied,
                   "added_options": [tag for _, tag in plan.field.add],
                   "renamed_options": [new for _, _, new in plan.field.rename],
-                  "foreign_options": list(plan.field.foreign_options)},
+                  "foreign_options": list(plan.field.foreign_options),
+                  "removed_options": list(plan.field.remove),
+                  "options_in_use": dict(plan.field.in_use)},
         "changes": [{"account_id": i.account_id, "organization_id": i.organization_id,
                      "from": i.current_tag, "to": i.target_tag} for i in plan.changes],
         "rejected": [{"account_id": i.account_id, "account_name": i.account_name, "reason": i.reason.value

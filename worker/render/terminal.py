@@ -26,7 +26,9 @@ def _field_line(plan: Plan) -> str:
     if field.action is Action.UPDATE:
         parts = [f"add {added}"] if field.add else []
         parts += [f"rename option {literal(repr(old))} to {literal(repr(new))}" for _, old, new in field.rename]
-        return f"update field {key}: {'; '.join(parts)} (every existing option kept)"
+        parts += [f"remove unused option {literal(repr(value))}" for value in field.remove]
+        kept = "" if field.remove else " (every existing option kept)"
+        return f"update field {key}: {'; '.join(parts)}{kept}"
     return f"field {key} is up to date"
 
 
@@ -65,6 +67,9 @@ def _render_organizations(plan: Plan, console: Console, limit: int) -> None:
                   + " · ".join(f"{literal(reason)} {n:,}" for reason, n in sorted(reasons.items())))
     console.print(f"  no organization  {counts[Outcome.NO_ORGANIZATION]:>8,}")
     console.print(f"  Field: {_field_line(plan)}")
+    for value, holders in plan.field.in_use:
+        console.print(f"  [yellow]Option {literal(repr(value))} is no tier's any more; kept while {holders:,} "
+                      "organization(s) hold it[/yellow]")
     if plan.full:
         console.print(f"  Orphan organizations: {len(plan.orphans):,} · duplicate external ids: "
                       f"{len(plan.duplicates):,} · organizations without external_id: "
