@@ -121,6 +121,14 @@ def test_groups_follow_the_cursor_to_the_end_and_skip_deleted_ones() -> None:
 
 
 @strict
+def test_a_host_without_a_dot_is_reached_as_connect_pins_it() -> None:
+    responses.get("https://localhost:8443/api/v2/groups", match=query(FIRST_PAGE), json=cursor_page("groups", [GROUP]))
+    settings = Settings(_env_file=None, zendesk_url="https://localhost:8443", zendesk_email="bot@acme.test",
+                        zendesk_api_token="zd-token-canary")
+    assert RoutingClient(connect(settings, ServiceSession("zendesk"))).groups() == {"Enterprise desk": 211}
+
+
+@strict
 def test_two_live_groups_with_one_name_are_refused() -> None:
     responses.get(f"{BASE}/groups", match=query(FIRST_PAGE),
                   json=cursor_page("groups", [GROUP, {**GROUP, "id": 212}]))
