@@ -112,3 +112,58 @@ class RoutingDefinitions:
     trigger_actions: frozenset[str] = frozenset()
     view_conditions: frozenset[str] = frozenset()
     sla_conditions: frozenset[str] = frozenset()
+
+
+def canonical_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """``attributes`` spelled the one way Zendesk reads them back, so a written object compares equal to its read.
+
+    Only the keys present are touched (each belongs to one kind, see :class:`RuleObject`):
+
+    - ``conditions`` / ``filter``: both ``all`` and ``any``, a missing or null one as ``[]``; each condition
+      exactly ``{field, operator, value}`` (a :class:`Condition` becomes that dict), its value untouched.
+    - ``actions``: each exactly ``{field, value}``; an integer value (ids such as ``group_id``) becomes its
+      decimal string, inside lists too, as Zendesk spells rule values.
+    - ``columns``: a custom field's column is its integer id (a string of digits becomes an int), as the read
+      format's ``execution.columns[].id`` gives it; other columns are names.
+    - ``policy_metrics``: each exactly ``{priority, metric, target, business_hours}``, sorted by metric and
+      priority (their order means nothing to Zendesk).
+    - ``active`` is a bool; ``category_id`` a string (or None).
+
+    Raises ValueError (or TypeError) on a shape that is not the documented one.
+    """
+    result = dict(attributes)
+    for key in ("conditions", "filter"):
+        if key in result:
+            result[key] = _condition_sets(result[key])
+    if "actions" in result:
+        result["actions"] = [{"field": a["field"], "value": _as_text(a.get("value"))} for a in result["actions"] or []]
+    if "columns" in result:
+        result["columns"] = [int(c) if isinstance(c, str) and c.isdigit() else c for c in result["columns"] or []]
+    if "policy_metrics" in result:
+        metrics = [{k: m.get(k) for k in ("priority", "metric", "target", "business_hours")}
+                   for m in result["policy_metrics"] or []]
+        result["policy_metrics"] = sorted(metrics, key=lambda m: (str(m["metric"]), str(m["priority"])))
+    if "active" in result:
+        result["active"] = bool(result["active"])
+    if result.get("category_id") is not None:
+        result["category_id"] = str(result["category_id"])
+    return result
+
+
+def _condition_sets(value: Any) -> dict[str, list[dict[str, Any]]]:
+    if value is not None and not isinstance(value, Mapping):
+        raise ValueError(f"conditions must be an object with 'all' and 'any', not {type(value).__name__}")
+    value = value or {}
+    return {part: [_condition(c) for c in value.get(part) or []] for part in ("all", "any")}
+
+
+def _condition(item: Any) -> dict[str, Any]:
+    if isinstance(item, Condition):
+        return item.to_json()
+    return {"field": item["field"], "operator": item["operator"], "value": item.get("value")}
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
