@@ -10,6 +10,7 @@ from worker.engine import Services
 from worker.io import salesforce, zendesk
 from worker.io.http import CallCounter, Pacer, ServiceSession
 from worker.io.state import namespace_for, open_store
+from worker.io.zendesk_routing import RoutingClient
 from worker.settings import Settings
 
 
@@ -30,9 +31,10 @@ def build_services(settings: Settings, config: TierFile, *,
                               ca_bundle=str(settings.requests_ca_bundle) if settings.requests_ca_bundle else None)
 
     netloc = settings.zendesk_netloc()
-    zd = zendesk.ZendeskClient(zendesk.connect(settings, session("zendesk")), config.zendesk.organization_field,
+    zenpy_client = zendesk.connect(settings, session("zendesk"))
+    zd = zendesk.ZendeskClient(zenpy_client, config.zendesk.organization_field,
                                job_timeout=settings.tiersync_job_timeout, sleep=sleep)
     sf = salesforce.SalesforceReader(salesforce.connect(settings, session("salesforce")), config)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     state = open_store(redis_url, settings.tiersync_state_dir, namespace_for(netloc))
-    return Services(salesforce=sf, zendesk=zd, state=state, counter=counter)
+    return Services(salesforce=sf, zendesk=zd, state=state, routing=RoutingClient(zenpy_client), counter=counter)

@@ -14,7 +14,15 @@ from typing import Any
 
 from worker.core.config import Tier, TierFile
 from worker.core.errors import RemoteStateError
-from worker.core.rules import TITLE_PREFIX, Condition, Kind, RoutingDefinitions, RuleObject, marker_line
+from worker.core.rules import (
+    TITLE_PREFIX,
+    Condition,
+    Kind,
+    RoutingDefinitions,
+    RuleObject,
+    canonical_attributes,
+    marker_line,
+)
 
 _OPEN = Condition("status", "less_than", "solved")  # a view's `all` must test status, type, group, assignee...
 _CREATED = Condition("update_type", "is", "Create")
@@ -63,6 +71,8 @@ def desired_rules(tier_file: TierFile, context: RoutingContext) -> list[RuleObje
 
 
 def _marked(rule: RuleObject, key: str) -> RuleObject:
+    """The rule in canonical form (as Zendesk reads it back), with its marker and the digest of that form."""
+    rule = replace(rule, attributes=canonical_attributes(rule.attributes))
     tier = key.split(":", 1)[0]
     text = f"Managed by tiersync from tiers.yaml (tier {tier}); change it there, edits here are reported as drift."
     return replace(rule, description=f"{text}\n{marker_line(key, rule.content_digest())}")
