@@ -13,7 +13,8 @@ from rich.console import Console
 from worker.cli.common import JsonOption, LimitOption, app, fail, out
 from worker.core.config import load_tier_file
 from worker.core.errors import ExitCode, TiersyncError
-from worker.engine import SyncRequest, run_sync
+from worker.core.record import RunRecord
+from worker.engine import ROUTING_SECTIONS, SyncRequest, run_sync
 from worker.logsetup import configure_logging
 from worker.render.json import dumps, run_summary
 from worker.render.terminal import render_outcome, render_plan
@@ -28,7 +29,7 @@ def demo_config_path() -> Path:
 
 
 def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, limit: int = 10) -> int:
-    """Start the sandbox, seed it, run a full sync and then an incremental one; print both."""
+    """Start the sandbox, seed it, run a full sync, an incremental one, and the routing apply twice; print all."""
     from worker.sandbox.seed import seed_demo
     from worker.sandbox.server import Sandbox
 
@@ -48,24 +49,36 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
                           f"{seeded.orgs_lowercase} with lower-cased external ids, {seeded.duplicates} duplicated, "
                           f"{seeded.without_org} accounts without one, {seeded.orphan_orgs} orphans).")
             console.rule("First run: tiersync sync --full")
-        first = run_sync(config, services, SyncRequest(mode="full"))
-        second = run_sync(config, services, SyncRequest(mode="incremental"))
+        runs = {"first_run": run_sync(config, services, SyncRequest(mode="full")),
+                "second_run": run_sync(config, services, SyncRequest(mode="incremental")),
+                "routing_apply": run_sync(config, services, SyncRequest(mode="full", sections=ROUTING_SECTIONS)),
+                "routing_again": run_sync(config, services, SyncRequest(mode="full", sections=ROUTING_SECTIONS))}
     if as_json:
-        console.file.write(dumps({"first_run": run_summary(first), "second_run": run_summary(second)}))
+        console.file.write(dumps({name: run_summary(record) for name, record in runs.items()}))
     else:
-        if first.plan is not None:
-            render_plan(first.plan, console, limit=limit)
-        render_outcome(first, console)
-        console.rule("Second run: tiersync sync (incremental; nothing changed, so nothing is written)")
-        render_outcome(second, console)
-    worst = max(int(first.exit_code), int(second.exit_code))
+        _show(runs, console, limit)
+    worst = max(int(record.exit_code) for record in runs.values())
     return worst if worst != ExitCode.PARTIAL else int(ExitCode.OK)
+
+
+_TITLES = {"second_run": "Second run: tiersync sync (incremental; nothing changed, so nothing is written)",
+           "routing_apply": "Third run: tiersync routing apply (a trigger, a view and an SLA policy per tier)",
+           "routing_again": "Fourth run: tiersync routing apply again (everything in step, nothing is written)"}
+
+
+def _show(runs: dict[str, RunRecord], console: Console, limit: int) -> None:
+    for name, record in runs.items():
+        if name in _TITLES:
+            console.rule(_TITLES[name])
+        if record.plan is not None and name in ("first_run", "routing_apply"):
+            render_plan(record.plan, console, limit=limit, organizations=record.mode != "routing")
+        render_outcome(record, console)
 
 
 @app.command()
 def demo(accounts: Annotated[int, typer.Option(min=1, max=100_000, help="Accounts to seed in the sandbox.")] = 200,
          as_json: JsonOption = False, limit: LimitOption = 10) -> None:
-    """Run a full sync against the built-in sandbox (no credentials needed), then a second run."""
+    """Run a full sync, an incremental one and the routing apply (twice) against the built-in sandbox."""
     try:
         configure_logging(load_settings().tiersync_log_level)
     except TiersyncError as error:
