@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from worker.sandbox.httpbase import Request, Response
 from worker.sandbox.zendesk.gateway import serve
-from worker.sandbox.zendesk.groups import GroupsMixin
 from worker.sandbox.zendesk.jobs import JobsMixin
+from worker.sandbox.zendesk.triggers import TriggersMixin
 
 
-class FakeZendesk(GroupsMixin, JobsMixin):
+class FakeZendesk(TriggersMixin, JobsMixin):
     """In-memory Zendesk Support account.
 
-    Organizations, organization fields, background jobs, users/me, groups.
+    Organizations, organization fields, background jobs, users/me, groups, trigger categories, triggers.
 
-    Tests also drive it directly: ``add_organization``, ``add_field``, ``add_group``, ``fail_next``, ``count``,
-    ``requests``...
+    Tests also drive it directly: ``add_organization``, ``add_field``, ``add_group``, ``add_trigger_category``,
+    ``fail_next``, ``count``, ``requests``...
     """
 
     def handle(self, request: Request) -> Response:
