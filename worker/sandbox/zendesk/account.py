@@ -10,12 +10,14 @@ from worker.sandbox.httpbase import Request, Response
 from worker.sandbox.zendesk.gateway import serve
 from worker.sandbox.zendesk.jobs import JobsMixin
 from worker.sandbox.zendesk.triggers import TriggersMixin
+from worker.sandbox.zendesk.views import ViewsMixin
 
 
-class FakeZendesk(TriggersMixin, JobsMixin):
+class FakeZendesk(TriggersMixin, ViewsMixin, JobsMixin):
     """In-memory Zendesk Support account.
 
-    Organizations, organization fields, background jobs, users/me, groups, trigger categories, triggers.
+    Organizations, organization fields, background jobs, users/me, groups, trigger categories, triggers,
+    views.
 
     Tests also drive it directly: ``add_organization``, ``add_field``, ``add_group``, ``add_trigger_category``,
     ``fail_next``, ``count``, ``requests``...
