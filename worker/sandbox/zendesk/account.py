@@ -9,15 +9,16 @@ from __future__ import annotations
 from worker.sandbox.httpbase import Request, Response
 from worker.sandbox.zendesk.gateway import serve
 from worker.sandbox.zendesk.jobs import JobsMixin
+from worker.sandbox.zendesk.slas import SlaPoliciesMixin
 from worker.sandbox.zendesk.triggers import TriggersMixin
 from worker.sandbox.zendesk.views import ViewsMixin
 
 
-class FakeZendesk(TriggersMixin, ViewsMixin, JobsMixin):
+class FakeZendesk(TriggersMixin, ViewsMixin, SlaPoliciesMixin, JobsMixin):
     """In-memory Zendesk Support account.
 
     Organizations, organization fields, background jobs, users/me, groups, trigger categories, triggers,
-    views.
+    views and SLA policies.
 
     Tests also drive it directly: ``add_organization``, ``add_field``, ``add_group``, ``add_trigger_category``,
     ``fail_next``, ``count``, ``requests``...
