@@ -21,7 +21,7 @@ class FakeZendesk(TriggersMixin, ViewsMixin, SlaPoliciesMixin, JobsMixin):
     views and SLA policies.
 
     Tests also drive it directly: ``add_organization``, ``add_field``, ``add_group``, ``add_trigger_category``,
-    ``fail_next``, ``count``, ``requests``...
+    ``fail_next``, ``commit_then_fail_next``, ``count``, ``requests``...
     """
 
     def handle(self, request: Request) -> Response:

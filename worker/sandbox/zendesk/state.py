@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from worker.sandbox.httpbase import Clock, FaultRule
@@ -95,6 +96,7 @@ class ZendeskState:
         self.requests: list[tuple[str, str, str]] = []
         self.errors: list[str] = []
         self.faults: list[FaultRule] = []
+        self.ghost_writes: list[FaultRule] = []
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """Number of recorded requests with this method and exact path (without ``.json``)."""
@@ -111,6 +113,18 @@ class ZendeskState:
         """Answer the next ``count`` matching requests (path with ``?query``) with this response."""
         with self.lock:
             self.faults.append(FaultRule(count, status, body, headers, path_contains, method))
+
+    def commit_then_fail_next(self, count: int, status: int, method: str, path_contains: str = "",
+                              body: Any = None, headers: dict[str, str] | None = None) -> None:
+        """Ghost writes: the next ``count`` matching requests are served (and applied), then answered ``status``.
+
+        Only a request that succeeded (2xx) is turned into a ghost write and uses up the rule; a refused one
+        (a 422, say) changed nothing and keeps its own answer. ``body`` defaults to ``{"error": <reason>}``.
+        """
+        if body is None:
+            body = {"error": HTTPStatus(status).phrase}
+        with self.lock:
+            self.ghost_writes.append(FaultRule(count, status, body, headers, path_contains, method))
 
     def new_id(self, kind: str) -> int:
         """The next id of a resource named in :data:`ID_STARTS`."""
