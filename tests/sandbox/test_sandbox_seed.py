@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from worker.core.ids import to_18, try_to_18
-from worker.sandbox.seed import UNKNOWN_TIERS, SeedSummary, seed_demo
+from worker.sandbox.seed import DEMO_GROUPS, UNKNOWN_TIERS, SeedSummary, seed_demo
+from worker.sandbox.seed.groups import seed_groups
 from worker.sandbox.server import ManualClock, Sandbox
 
 pytestmark = pytest.mark.integration
@@ -103,6 +104,15 @@ def _seeded_digest(accounts: int, seed: int) -> str:
 def test_seeded_data_is_unchanged_for_a_fixed_seed(accounts: int, seed: int, digest: str) -> None:
     """Pins the demo data byte for byte: a change of the seeders must not change what a seed produces."""
     assert _seeded_digest(accounts, seed) == digest
+
+
+def test_seed_demo_creates_one_group_per_demo_tier() -> None:
+    sb = Sandbox(clock=ManualClock())
+    seed_demo(sb, accounts=20, seed=1)
+    groups = sorted(sb.zendesk.groups.values(), key=lambda g: g["id"])
+    assert [g["name"] for g in groups] == list(DEMO_GROUPS) == [
+        "Enterprise Support", "Professional Support", "Starter Support"]
+    assert seed_groups(sb.zendesk) == [g["id"] for g in groups] and len(sb.zendesk.groups) == 3  # idempotent
 
 
 def test_main_prints_env_and_stops_on_sigterm() -> None:

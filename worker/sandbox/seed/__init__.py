@@ -1,8 +1,8 @@
-"""Deterministic demo data for the sandbox: Salesforce Accounts and the matching (messy) Zendesk orgs.
+"""Deterministic demo data for the sandbox: Salesforce Accounts, the matching (messy) Zendesk orgs, groups.
 
-One seeder per resource (``accounts``, ``organizations``), composed by :func:`seed_demo` around one
-random stream (``run``). The Zendesk organization field is deliberately NOT created: tiersync creates it
-on first run.
+One seeder per resource (``accounts``, ``organizations``, ``groups``), composed by :func:`seed_demo`
+around one random stream (``run``); the groups draw nothing from it. The Zendesk organization field is
+deliberately NOT created: tiersync creates it on first run.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import random
 from typing import TYPE_CHECKING
 
 from worker.sandbox.seed.accounts import BLANK_TIERS, UNKNOWN_TIERS, VARIANT_TIERS, seed_account
+from worker.sandbox.seed.groups import DEMO_GROUPS, seed_groups
 from worker.sandbox.seed.organizations import (
     ORGS_WITHOUT_EXTERNAL_ID,
     seed_account_organizations,
@@ -21,15 +22,17 @@ from worker.sandbox.seed.run import SeedRun, SeedSummary
 if TYPE_CHECKING:
     from worker.sandbox.server import Sandbox
 
-__all__ = ["BLANK_TIERS", "ORGS_WITHOUT_EXTERNAL_ID", "UNKNOWN_TIERS", "VARIANT_TIERS", "SeedSummary", "seed_demo"]
+__all__ = ["BLANK_TIERS", "DEMO_GROUPS", "ORGS_WITHOUT_EXTERNAL_ID", "UNKNOWN_TIERS", "VARIANT_TIERS", "SeedSummary",
+           "seed_demo"]
 
 
 def seed_demo(sb: Sandbox, accounts: int = 10_000, seed: int = 42) -> SeedSummary:
-    """Fill the sandbox with ``accounts`` Accounts and their Zendesk organizations, deterministically.
+    """Fill the sandbox with ``accounts`` Accounts, their Zendesk organizations and tier groups, deterministically.
 
     Each Account is followed by its organizations: both seeders draw from the one random stream in turn.
     """
     sf, zd = sb.salesforce, sb.zendesk
+    seed_groups(zd)
     run = SeedRun(random.Random(seed), SeedSummary(accounts=accounts), {i[:15].casefold() for i in sf.accounts})
     def name_taken(name: str) -> bool:  # an Account name must not collide with an existing organization's
         return zd.name_owner(name) is not None

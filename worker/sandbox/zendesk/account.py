@@ -1,7 +1,7 @@
 """``FakeZendesk``: the account's state with every resource's rules mixed in; ``handle`` serves one request.
 
-A new resource module (``tickets.py``, ``rules.py``) adds its mixin to the bases below; importing it
-registers its endpoints on :data:`worker.sandbox.zendesk.api.router`.
+A new resource module (``tickets.py``) adds its mixin to the bases below; importing it registers its
+endpoints on :data:`worker.sandbox.zendesk.api.router`.
 """
 
 from __future__ import annotations
@@ -9,12 +9,19 @@ from __future__ import annotations
 from worker.sandbox.httpbase import Request, Response
 from worker.sandbox.zendesk.gateway import serve
 from worker.sandbox.zendesk.jobs import JobsMixin
+from worker.sandbox.zendesk.slas import SlaPoliciesMixin
+from worker.sandbox.zendesk.triggers import TriggersMixin
+from worker.sandbox.zendesk.views import ViewsMixin
 
 
-class FakeZendesk(JobsMixin):
-    """In-memory Zendesk Support account: organizations, organization fields, background jobs, users/me.
+class FakeZendesk(TriggersMixin, ViewsMixin, SlaPoliciesMixin, JobsMixin):
+    """In-memory Zendesk Support account.
 
-    Tests also drive it directly: ``add_organization``, ``add_field``, ``fail_next``, ``count``, ``requests``...
+    Organizations, organization fields, background jobs, users/me, groups, trigger categories, triggers,
+    views and SLA policies.
+
+    Tests also drive it directly: ``add_organization``, ``add_field``, ``add_group``, ``add_trigger_category``,
+    ``fail_next``, ``commit_then_fail_next``, ``count``, ``requests``...
     """
 
     def handle(self, request: Request) -> Response:

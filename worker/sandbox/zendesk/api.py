@@ -50,6 +50,13 @@ def split_list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+def as_id(value: Any) -> int | None:
+    """An id given as an integer or a string of digits (the OAS examples use both), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        return None
+    return int(value)
+
+
 def plain_list(key: str, items: list[dict[str, Any]]) -> Response:
     """A complete, single-page list in the offset-pagination shape."""
     return Response(200, {key: items, "next_page": None, "previous_page": None, "count": len(items)})

@@ -1,6 +1,7 @@
 """The fake Zendesk's front door: request log, faults, credentials, the per-minute rate limit, then the router.
 
-Every response, faults and refusals included, carries the rate-limit headers.
+Every response, faults and refusals included, carries the rate-limit headers. After the router, a
+ghost-write rule (``commit_then_fail_next``) may replace a success with an error: the change stays made.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ def serve(zd: FakeZendesk, request: Request) -> Response:
         path = path[: -len(".json")]
     query = unquote(request.raw_query)
     zd.requests.append((request.method, path, query))
-    response = take_fault(zd.faults, request.method, path + ("?" + query if query else ""))
+    target = path + ("?" + query if query else "")
+    response = take_fault(zd.faults, request.method, target)
     if response is None:
         response = _admit(zd, request, path)
+        if 200 <= response.status < 300:  # served and applied: a ghost-write rule now hides the answer
+            response = take_fault(zd.ghost_writes, request.method, target) or response
     _rate_headers(zd, response)
     return response
 

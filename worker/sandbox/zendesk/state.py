@@ -1,7 +1,8 @@
-"""The fake Zendesk account's in-memory state: users, organizations, fields, jobs, request log, faults, clock.
+"""The fake Zendesk account's in-memory state: its records, request log, faults and clock.
 
-Resource modules add behaviour on top (mixins); the data itself lives here, so a new resource adds its
-collection to :class:`ZendeskState` and its rules in its own module.
+The records are users, organizations, fields, jobs, groups and business rules (trigger categories,
+triggers, views, SLA policies). Resource modules add behaviour on top (mixins); the data itself lives
+here, so a new resource adds its collection to :class:`ZendeskState` and its rules in its own module.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from worker.sandbox.httpbase import Clock, FaultRule
@@ -19,6 +21,13 @@ ORG_ID_START = 360_000_000_001
 FIELD_ID_START = 360_000_400_001
 OPTION_ID_START = 360_000_800_001
 USER_ID = 361_000_000_001
+ID_STARTS = {  # one range per resource, so an id of the wrong kind is never found
+    "group": 362_000_000_001,
+    "trigger_category": 363_000_000_001,  # rendered as a string, as Zendesk does
+    "trigger": 364_000_000_001,
+    "view": 365_000_000_001,
+    "sla_policy": 366_000_000_001,
+}
 
 
 class RecordInvalid(ValueError):
@@ -69,6 +78,12 @@ class ZendeskState:
         self._next_org_id = ORG_ID_START
         self._next_field_id = FIELD_ID_START
         self._next_option_id = OPTION_ID_START
+        self.groups: dict[int, dict[str, Any]] = {}
+        self.trigger_categories: dict[int, dict[str, Any]] = {}
+        self.triggers: dict[int, dict[str, Any]] = {}
+        self.views: dict[int, dict[str, Any]] = {}
+        self.sla_policies: dict[int, dict[str, Any]] = {}
+        self._next_ids = dict(ID_STARTS)
         # limits and behaviour knobs
         self.rate_limit_per_minute = rate_limit_per_minute
         self.org_update_limit_per_minute: int | None = 5
@@ -81,6 +96,7 @@ class ZendeskState:
         self.requests: list[tuple[str, str, str]] = []
         self.errors: list[str] = []
         self.faults: list[FaultRule] = []
+        self.ghost_writes: list[FaultRule] = []
 
     def count(self, method: str | None = None, path: str | None = None) -> int:
         """Number of recorded requests with this method and exact path (without ``.json``)."""
@@ -97,6 +113,25 @@ class ZendeskState:
         """Answer the next ``count`` matching requests (path with ``?query``) with this response."""
         with self.lock:
             self.faults.append(FaultRule(count, status, body, headers, path_contains, method))
+
+    def commit_then_fail_next(self, count: int, status: int, method: str, path_contains: str = "",
+                              body: Any = None, headers: dict[str, str] | None = None) -> None:
+        """Ghost writes: the next ``count`` matching requests are served (and applied), then answered ``status``.
+
+        Only a request that succeeded (2xx) is turned into a ghost write and uses up the rule; a refused one
+        (a 422, say) changed nothing and keeps its own answer. ``body`` defaults to ``{"error": <reason>}``.
+        """
+        if body is None:
+            body = {"error": HTTPStatus(status).phrase}
+        with self.lock:
+            self.ghost_writes.append(FaultRule(count, status, body, headers, path_contains, method))
+
+    def new_id(self, kind: str) -> int:
+        """The next id of a resource named in :data:`ID_STARTS`."""
+        with self.lock:
+            new = self._next_ids[kind]
+            self._next_ids[kind] += 1
+            return new
 
     def now_iso(self) -> str:
         return datetime.fromtimestamp(int(self.clock()), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
