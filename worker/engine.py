@@ -206,7 +206,8 @@ def _apply_routing(config: TierFile, services: Services, routing: PlannedRouting
     if routing.plan.writes or routing.plan.category_action is not Action.NONE:
         services.zendesk.require_admin()
     record.routing = RoutingOutcome(managed_after=routing.managed_before)
-    apply_routing_section(config, routing, services.routing, record.routing)
+    created = record.field_applied and record.plan is not None and record.plan.field.action is Action.CREATE
+    apply_routing_section(config, routing, services.routing, record.routing, field_created=created)
 
 
 def _check_rails(config: TierFile, request: SyncRequest, record: RunRecord) -> None:

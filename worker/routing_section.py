@@ -60,14 +60,18 @@ def plan_routing_section(tier_file: TierFile, target: RoutingTarget, state: RunS
 
 
 def apply_routing_section(tier_file: TierFile, planned: PlannedRouting, target: RoutingTarget,
-                          outcome: RoutingOutcome | None = None) -> RoutingOutcome:
+                          outcome: RoutingOutcome | None = None, *, field_created: bool = False) -> RoutingOutcome:
     """Make exactly the planned changes: category first, then triggers, views and SLA policies.
 
     ``outcome`` is filled as changes are made, so a caller still knows what was done when a later
-    change fails.
+    change fails. When this run created the organization field, the definitions are read again:
+    Zendesk offers a field as a condition only once it exists, and the objects are then written
+    with the field's condition rather than the tag fallback the plan had to assume.
     """
     outcome = outcome if outcome is not None else RoutingOutcome(managed_after=planned.managed_before)
     context = planned.context
+    if field_created:
+        context = replace(context, definitions=target.definitions())
     if planned.plan.category_action is Action.CREATE:
         context = replace(context, category_id=_create_category(target, planned.plan.category))
         outcome.category_created = True

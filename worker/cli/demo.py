@@ -73,6 +73,8 @@ def _show(runs: dict[str, RunRecord], console: Console, limit: int) -> None:
         if record.plan is not None and name in ("first_run", "routing_apply"):
             render_plan(record.plan, console, limit=limit, organizations=record.mode != "routing")
         render_outcome(record, console)
+        if record.error:
+            console.print(f"[red]error:[/red] {literal(record.error)}")
 
 
 @app.command()

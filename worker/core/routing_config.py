@@ -27,14 +27,18 @@ from worker.core.schema import Strict, Text, ZendeskTag
 
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("urgent", "high", "normal", "low")
-# Column ids a view can show (Zendesk's view "output" columns), besides custom ticket field ids (digits).
+# The values a view's `output.columns` takes (developer.zendesk.com, Views, "View columns"), besides custom
+# ticket field ids (digits). Several differ from the column's title in the agent UI, so those titles are
+# accepted too and translated: the Subject column is `description`, ID is `nice_id`, Requested is `created`.
 VIEW_COLUMNS = frozenset({
-    "assignee", "brand", "created", "due_date", "group", "nice_id", "organization", "priority", "requester",
-    "satisfaction_score", "solved", "status", "subject", "submitter", "ticket_form", "type", "updated",
-    "updated_assignee", "updated_by_type", "updated_requester",
+    "assigned", "assignee", "brand", "created", "custom_status_id", "description", "due_date", "group",
+    "locale_id", "nice_id", "organization", "priority", "requester", "satisfaction_score", "solved", "status",
+    "submitter", "ticket_form", "type", "updated", "updated_assignee", "updated_by_type", "updated_requester",
 })
+COLUMN_ALIASES = {"subject": "description", "id": "nice_id", "requested": "created", "updater": "updated_by_type",
+                  "ticket_status": "custom_status_id", "requester_language": "locale_id"}
 MAX_VIEW_COLUMNS = 10  # Zendesk refuses a view with more (developer.zendesk.com, Views: "up to 10 columns")
-DEFAULT_COLUMNS = ("status", "subject", "requester", "organization", "priority", "updated")
+DEFAULT_COLUMNS = ("status", "description", "requester", "organization", "priority", "updated")  # description: Subject
 Minutes = Annotated[int, Field(strict=True, gt=0, le=525_600)]  # at most a year
 
 
@@ -57,13 +61,14 @@ class TierView(Strict):
     def _columns(cls, columns: tuple[str, ...]) -> tuple[str, ...]:
         if not 1 <= len(columns) <= MAX_VIEW_COLUMNS:
             raise ValueError(f"a view shows 1 to {MAX_VIEW_COLUMNS} columns, not {len(columns)}")
-        unknown = [c for c in columns if c not in VIEW_COLUMNS and not c.isdigit()]
+        unknown = [c for c in columns if c not in VIEW_COLUMNS and c not in COLUMN_ALIASES and not c.isdigit()]
         if unknown:
-            raise ValueError(f"unknown column(s) {unknown}; use {', '.join(sorted(VIEW_COLUMNS))}, "
-                             "or a custom ticket field's id")
-        if len(set(columns)) != len(columns):
+            raise ValueError(f"unknown column(s) {unknown}; use {', '.join(sorted(VIEW_COLUMNS | set(COLUMN_ALIASES)))}"
+                             ", or a custom ticket field's id")
+        api_values = tuple(COLUMN_ALIASES.get(c, c) for c in columns)
+        if len(set(api_values)) != len(api_values):
             raise ValueError("a column is listed twice")
-        return columns
+        return api_values
 
 
 class TierSla(Strict):
