@@ -44,8 +44,13 @@ def test_every_request_is_in_the_spec(world: World, operations: list[tuple[str, 
         world.cli(*args)
     world.config_path.write_text(world.config_path.read_text().replace("title: Starter", "title: Starter plan"))
     assert world.cli("sync").exit_code in (0, 8)  # renames an option: PUT organization_fields/{id}
-    seen = {(method, path) for method, path, _ in world.sandbox.zendesk.requests}
-    assert len(seen) == 8  # every operation tiersync uses was exercised
+    assert world.cli("routing", "apply").exit_code == 0  # creates a category, triggers, views, SLA policies
+    text = world.config_path.read_text()
+    world.config_path.write_text(re.sub(r"  - name: starter\n(    .*\n|      .*\n)*", "",  # deletes
+                                        text.replace("priority: high", "priority: urgent")))  # updates
+    assert world.cli("routing", "apply").exit_code == 0
+    seen = {(method, re.sub(r"/[0-9]+$", "/{id}", path)) for method, path, _ in world.sandbox.zendesk.requests}
+    assert len(seen) == 8 + 16  # every operation tiersync uses was exercised (organizations + routing)
     assert any(m == "PUT" and p.startswith("/api/v2/organization_fields/") for m, p in seen)
     unlisted = sorted((m, p) for m, p in seen if not any(m == om and pattern.match(p) for om, pattern in operations))
     assert unlisted == []
