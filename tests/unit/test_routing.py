@@ -38,7 +38,7 @@ def apply(tier_file, zendesk: FakeRouting, state: RunState | None = None, force:
 
 def test_desired_objects_per_tier_with_markers_and_conditions() -> None:
     context = RoutingContext({"Enterprise Support": 11, "Professional Support": 12, "Starter Support": 13}, "77",
-                             RoutingDefinitions(frozenset({"organization.custom_fields.support_tier"})))
+                             RoutingDefinitions(frozenset({"organization.custom_fields.support_tier", "update_type"})))
     rules = desired_rules(routed(), context)
     assert [(r.kind.value, parse_marker(r.description).key) for r in rules] == [
         ("trigger", "enterprise:trigger"), ("view", "enterprise:view"), ("sla_policy", "enterprise:sla_policy"),
@@ -177,3 +177,12 @@ def test_plan_routing_without_live_objects_is_all_creates() -> None:
                              RoutingDefinitions())
     plan = plan_routing(desired_rules(routed(), context), [], category="c", category_exists=False, enforce=False)
     assert plan.count(Kind.TRIGGER, Action.CREATE) == 3 and plan.count(Kind.VIEW, Action.CREATE) == 3
+
+
+def test_a_field_zendesk_does_not_offer_is_refused_at_plan_time() -> None:
+    offered = frozenset({"status", "current_tags"})  # no update_type for triggers on this account
+    context = RoutingContext({"Enterprise Support": 11, "Professional Support": 12, "Starter Support": 13}, "1",
+                             RoutingDefinitions(offered, frozenset({"group_id", "priority", "current_tags"}),
+                                                offered, offered))
+    with pytest.raises(RemoteStateError, match="trigger definitions do not offer 'update_type'"):
+        desired_rules(routed(), context)

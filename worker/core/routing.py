@@ -67,7 +67,30 @@ def desired_rules(tier_file: TierFile, context: RoutingContext) -> list[RuleObje
             sla_position += 1  # Zendesk applies the first matching policy: highest tier first
             keyed.append((rule_key(tier, Kind.SLA_POLICY),
                           replace(_sla(tier_file, tier, context), position=sla_position)))
+    for _, rule in keyed:
+        _check_offered(rule, context.definitions)
     return [_marked(rule, key) for key, rule in keyed]
+
+
+def _check_offered(rule: RuleObject, definitions: RoutingDefinitions) -> None:
+    """Every condition and action field must be one Zendesk's definitions offer (when they were read).
+
+    Zendesk would refuse the object with a 422 at apply time; saying so at plan time names the cause.
+    """
+    conditions, actions = {
+        Kind.TRIGGER: (definitions.trigger_conditions, definitions.trigger_actions),
+        Kind.VIEW: (definitions.view_conditions, frozenset()),
+        Kind.SLA_POLICY: (definitions.sla_conditions, frozenset()),
+    }[rule.kind]
+    sets = rule.attributes.get("conditions") or rule.attributes.get("filter") or {}
+    used = [(c["field"], conditions) for group in ("all", "any") for c in sets.get(group, [])]
+    used += [(a["field"], actions) for a in rule.attributes.get("actions", [])]
+    for field, offered in used:
+        if offered and field not in offered:
+            raise RemoteStateError(
+                f"Zendesk's {rule.kind.value} definitions do not offer {field!r}, which {rule.title!r} needs",
+                hint="check that the account's plan has this feature; see the definitions endpoint's answer",
+            )
 
 
 def _marked(rule: RuleObject, key: str) -> RuleObject:
