@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import UPDATE_MANY, World, batches, expected_tags
+from tests.integration.conftest import World, batches, expected_tags
 
 pytestmark = pytest.mark.integration
 
