@@ -23,6 +23,7 @@ from worker.core.redaction import register_secret
 from worker.envnames import UnknownVariable, unknown_variables
 from worker.settings.runtime import RuntimeSettings, default_state_dir
 from worker.settings.salesforce import SalesforceAuth, SalesforceSettings
+from worker.settings.scheduler import SchedulerSettings
 from worker.settings.slack import SlackSettings
 from worker.settings.urls import normalise_url, redis_url_problem
 from worker.settings.zendesk import ZendeskSettings
@@ -31,7 +32,7 @@ __all__ = ["SalesforceAuth", "Settings", "default_state_dir", "load_settings", "
            "normalise_url", "redis_url_problem", "variable_sources"]
 
 
-class Settings(SalesforceSettings, ZendeskSettings, SlackSettings, RuntimeSettings):
+class Settings(SalesforceSettings, ZendeskSettings, SlackSettings, SchedulerSettings, RuntimeSettings):
     """Every environment variable tiersync reads (documented in README.md), grouped by concern."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -62,6 +63,10 @@ _ALLOWED = {
     "tiersync_max_attempts": "a whole number from 1 to 20",
     "tiersync_max_retry_wait": "a number of seconds from 0 to 3600",
     "tiersync_job_timeout": "a number of seconds greater than 0 and at most 86400",
+    "tiersync_sync_interval": "a number of seconds from 1 to 604800",
+    "tiersync_full_sync_interval": "a number of seconds from 1 to 604800",
+    "tiersync_routing_interval": "a number of seconds from 1 to 604800",
+    "tiersync_task_time_limit": "a whole number of seconds from 30 to 21600",
 }
 
 _FIX = {

@@ -1,0 +1,90 @@
+"""The scheduled path with real processes: a real Redis, and `celery worker` and `celery beat` started from the
+Procfile's own lines, against the HTTPS sandbox on a 2-second schedule.
+
+These tests wait on real processes (the only clock here is the operating system's): every wait is a bounded poll.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import ROOT
+from tests.integration.conftest import World, expected_tags
+
+pytestmark = pytest.mark.integration
+BROKER = os.environ.get("TIERSYNC_TEST_CELERY_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def procfile(name: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"Procfile has no {name} process")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"not within {seconds}s: {what}")
+
+
+@pytest.fixture
+def processes(world: World, tmp_path: Path) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+    redis.Redis.from_url(BROKER).flushdb()
+    env = {**os.environ, **world.sandbox.env(), "REDIS_URL": BROKER, "TIERSYNC_CONFIG": str(world.config_path),
+           "TIERSYNC_STATE_DIR": str(tmp_path / "state"), "TIERSYNC_SYNC_INTERVAL": "2",
+           "TIERSYNC_FULL_SYNC_INTERVAL": "3600", "TIERSYNC_ROUTING_INTERVAL": "3600",
+           "PYTHONPATH": str(ROOT),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # the venv's celery
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        log = open(tmp_path / f"{name}-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(["bash", "-c", procfile(name)], cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in started:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    redis.Redis.from_url(BROKER).flushdb()
+
+
+def test_procfile_starts_the_real_processes() -> None:
+    assert shlex.split(procfile("worker"))[:4] == ["celery", "-A", "worker", "worker"]
+    assert shlex.split(procfile("beat"))[:4] == ["celery", "-A", "worker", "beat"]
+
+
+def test_a_tier_changed_in_salesforce_reaches_zendesk_within_10_seconds(world: World, processes) -> None:
+    expected = expected_tags(world)
+    processes("worker")
+    processes("beat")
+    wait_for(lambda: all(world.tier_of(o) == tag for o, tag in expected.items()), 60,
+             "the first scheduled run (a full one: no watermark yet) sets every tier")
+    org_id, tag = next(iter(expected.items()))
+    new_value, new_tag = ("Starter", "tier_starter") if tag != "tier_starter" else ("Enterprise", "tier_enterprise")
+    external = world.sandbox.zendesk.organizations[org_id]["external_id"]
+    account_id = next(a for a in world.sandbox.salesforce.accounts if a[:15].lower() == external[:15].lower())
+    world.sandbox.salesforce.update_account(account_id, Support_Tier__c=new_value)
+    took = wait_for(lambda: world.tier_of(org_id) == new_tag, 10, "the changed tier reaches Zendesk")
+    print(f"changed tier reached Zendesk after {took:.1f}s")

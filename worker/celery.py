@@ -1,0 +1,70 @@
+"""The Celery app: ``celery -A worker worker`` and ``celery -A worker beat`` (found as ``worker.celery``).
+
+Broker at REDIS_URL. The settings that make a Redis broker safe for these tasks (Celery docs,
+"Using Redis" > Caveats, and the task and worker settings reference):
+
+- ``task_acks_late`` with ``task_reject_on_worker_lost``: a task whose worker dies is delivered
+  again instead of being lost; tasks are convergent, so running one twice is harmless, and
+  :mod:`worker.tasks` bounds redeliveries so a poison message cannot loop.
+- ``worker_prefetch_multiplier=1``: a worker takes one task at a time.
+- ``task_time_limit`` (soft limit a bit below), well under the visibility timeout, which is set in
+  all three places Celery reads it (broker and result-backend transport options, and
+  ``visibility_timeout``); the shortest one wins when apps share a broker (celery#7651).
+- no result backend: outcomes go to the log, the run history and the metrics.
+
+The beat schedule comes from Settings (TIERSYNC_SYNC_INTERVAL and friends). Exactly one beat may
+run: the deployment files give it its own process type with one replica.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from worker.settings import Settings, load_settings
+
+VISIBILITY_MARGIN = 3  # the visibility timeout is this many task time limits (and at least an hour)
+
+
+def configure(app: Celery, settings: Settings) -> None:
+    """Apply the broker, safety settings and beat schedule from ``settings``."""
+    broker = settings.redis_url.get_secret_value() if settings.redis_url else "redis://127.0.0.1:6379/0"
+    limit = settings.tiersync_task_time_limit
+    visibility = max(3600, VISIBILITY_MARGIN * limit)
+    app.conf.update(
+        broker_url=broker,
+        broker_connection_retry_on_startup=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=limit,
+        task_soft_time_limit=max(limit - 30, int(limit * 0.9)),
+        broker_transport_options={"visibility_timeout": visibility},
+        result_backend_transport_options={"visibility_timeout": visibility},
+        visibility_timeout=visibility,
+        task_ignore_result=True,
+        result_backend=None,
+        worker_hijack_root_logger=False,
+        beat_schedule=beat_schedule(settings),
+        beat_schedule_filename=str(settings.tiersync_state_dir / "celerybeat-schedule"),
+        timezone="UTC",
+    )
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Incremental sync, full sync and routing apply, every configured number of seconds."""
+    return {
+        "incremental-sync": {"task": "tiersync.sync", "schedule": settings.tiersync_sync_interval,
+                             "kwargs": {"mode": "incremental", "trigger": "beat"}},
+        "full-sync": {"task": "tiersync.sync", "schedule": settings.tiersync_full_sync_interval,
+                      "kwargs": {"mode": "full", "trigger": "beat"}},
+        "routing-apply": {"task": "tiersync.routing_apply", "schedule": settings.tiersync_routing_interval,
+                          "kwargs": {"trigger": "beat"}},
+    }
+
+
+app = Celery("tiersync", include=["worker.tasks"])
+_settings = load_settings()
+configure(app, _settings)
+_settings.tiersync_state_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule file there

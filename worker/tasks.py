@@ -1,0 +1,104 @@
+"""Celery tasks: thin doors onto the engine's one path.
+
+Arguments are ids and options, never secrets: each task loads Settings and the tier file itself
+and builds fresh adapters. A run that finds the lock held is skipped (beat) or retried later
+(manual resync); a retryable failure goes back to Celery with the countdown the service asked
+for (Retry-After) instead of sleeping in the worker; redeliveries are bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from celery import Task
+
+from worker.celery import app
+from worker.core.config import load_tier_file
+from worker.core.errors import ExitCode, TiersyncError
+from worker.core.record import RunRecord
+from worker.engine import ROUTING_SECTIONS, SyncRequest, run_sync
+from worker.logsetup import configure_logging
+from worker.services import build_services
+from worker.settings import load_settings
+
+log = logging.getLogger("worker.tasks")
+MAX_RETRIES = 5
+
+
+def run_request(request: SyncRequest, trigger: str) -> RunRecord:
+    """Walk the one path once for a task and log one JSON line about it."""
+    settings = load_settings()
+    configure_logging(settings.tiersync_log_level, default="INFO")
+    tier_file = load_tier_file(settings.tiersync_config)
+    record = run_sync(tier_file, build_services(settings, tier_file), request)
+    log.info("%s", json.dumps(run_line(record, trigger), sort_keys=True))
+    return record
+
+
+def run_line(record: RunRecord, trigger: str) -> dict[str, Any]:
+    """The one structured line per run: id, trigger, counts, API calls, duration, exit code."""
+    plan = record.plan
+    written = sum(1 for result in record.writes.values() if result.ok)
+    return {"event": "tiersync.run", "run_id": uuid.uuid4().hex[:12], "trigger": trigger, "mode": record.mode,
+            "dry_run": record.dry_run, "exit_code": int(record.exit_code), "error": record.error,
+            "accounts": len(plan.accounts) if plan else 0, "organizations_written": written,
+            "failed": len(record.failed_writes()), "api_calls": record.api_calls,
+            "duration_seconds": round(record.duration_seconds, 3)}
+
+
+def _settle(task: Task, record: RunRecord, *, retry_when_locked: bool) -> int:
+    """Turn a record into the task's result, or a Celery retry when trying again later can help."""
+    locked = record.exit_code == ExitCode.LOCKED
+    if locked and not retry_when_locked:
+        return int(record.exit_code)  # the next beat comes soon; do not queue up behind a running sync
+    if record.retryable and task.request.retries < MAX_RETRIES:
+        countdown = record.retry_after if record.retry_after is not None else min(300, 15 * 2 ** task.request.retries)
+        raise task.retry(countdown=countdown, max_retries=MAX_RETRIES)
+    return int(record.exit_code)
+
+
+@app.task(name="tiersync.sync", bind=True, acks_late=True, reject_on_worker_lost=True)
+def sync(self: Task, mode: str = "incremental", trigger: str = "beat") -> int:
+    """A scheduled (or queued) incremental or full sync."""
+    if mode not in ("incremental", "full"):
+        raise ValueError(f"mode must be incremental or full, not {mode!r}")
+    request = SyncRequest(mode="full" if mode == "full" else "incremental")
+    return _settle(self, run_request(request, trigger), retry_when_locked=trigger != "beat")
+
+
+@app.task(name="tiersync.resync", bind=True, acks_late=True, reject_on_worker_lost=True)
+def resync(self: Task, account_ids: list[str] | None = None, trigger: str = "manual") -> int:
+    """A queued resync: the given (canonical) account ids, or every account when none are given."""
+    request = SyncRequest(mode="ids", account_ids=tuple(account_ids)) if account_ids else SyncRequest(mode="full")
+    return _settle(self, run_request(request, trigger), retry_when_locked=True)
+
+
+@app.task(name="tiersync.routing_apply", bind=True, acks_late=True, reject_on_worker_lost=True)
+def routing_apply(self: Task, trigger: str = "beat") -> int:
+    """Keep the per-tier triggers, views and SLA policies in step with the tier file."""
+    return _settle(self, run_request(SyncRequest(mode="full", sections=ROUTING_SECTIONS), trigger),
+                   retry_when_locked=trigger != "beat")
+
+
+def enqueue_resync(account_ids: list[str] | None) -> str:
+    """Put a resync on the queue; returns the task id.
+
+    Raises:
+        TiersyncError: the broker cannot be reached (exit 4).
+
+    """
+    from kombu.exceptions import OperationalError
+
+    try:
+        return str(resync.apply_async(kwargs={"account_ids": account_ids, "trigger": "manual"}, retry=False).id)
+    except OperationalError as exc:
+        from worker.core.errors import UnreachableError
+
+        raise UnreachableError(f"redis: cannot queue the resync ({type(exc).__name__})",
+                               hint="check REDIS_URL and that Redis is running, or run without --enqueue") from None
+
+
+__all__ = ["TiersyncError", "enqueue_resync", "resync", "routing_apply", "sync"]
