@@ -13,3 +13,17 @@ def test_the_image_user_can_write_its_state_directory() -> None:
     user = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)[-1]
     assert re.search(rf"mkdir -p {re.escape(state_dir)} && chown {user} {re.escape(state_dir)}", dockerfile)
     assert not state_dir.startswith("/app")  # the code directory stays read-only for the user
+
+
+def test_exactly_one_beat_in_every_deployment() -> None:
+    import yaml
+
+    beat = yaml.safe_load((ROOT / "deploy" / "kubernetes" / "beat.yaml").read_text())
+    assert beat["spec"]["replicas"] == 1 and beat["spec"]["strategy"]["type"] == "Recreate"
+    assert beat["spec"]["template"]["spec"]["containers"][0]["command"][:4] == ["celery", "-A", "worker", "beat"]
+    compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())["services"]
+    assert compose["beat"]["deploy"]["replicas"] == 1
+    assert "-B" not in compose["worker"]["command"] and "--beat" not in compose["worker"]["command"]
+    procfile = (ROOT / "Procfile").read_text()
+    assert sum(line.startswith("beat:") for line in procfile.splitlines()) == 1
+    assert " -B" not in procfile and "--beat" not in procfile
