@@ -92,8 +92,13 @@ def enqueue_resync(account_ids: list[str] | None) -> str:
     """
     from kombu.exceptions import OperationalError
 
+    settings = load_settings()
+    broker = settings.redis_url.get_secret_value() if settings.redis_url else app.conf.broker_url
     try:
-        return str(resync.apply_async(kwargs={"account_ids": account_ids, "trigger": "manual"}, retry=False).id)
+        with app.connection_for_write(broker) as connection:  # the REDIS_URL of now, not of import time
+            result = resync.apply_async(kwargs={"account_ids": account_ids, "trigger": "manual"}, retry=False,
+                                        connection=connection)
+        return str(result.id)
     except OperationalError as exc:
         from worker.core.errors import UnreachableError
 

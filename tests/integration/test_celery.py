@@ -88,3 +88,27 @@ def test_a_tier_changed_in_salesforce_reaches_zendesk_within_10_seconds(world: W
     world.sandbox.salesforce.update_account(account_id, Support_Tier__c=new_value)
     took = wait_for(lambda: world.tier_of(org_id) == new_tag, 10, "the changed tier reaches Zendesk")
     print(f"changed tier reached Zendesk after {took:.1f}s")
+
+
+def test_resync_enqueue_queues_ids_and_no_secret(world: World) -> None:
+    redis.Redis.from_url(BROKER).flushdb()
+    world.monkeypatch.setenv("REDIS_URL", BROKER)
+    account_id = next(iter(world.sandbox.salesforce.accounts))
+    run = world.cli("resync", account_id, "--enqueue", "--json")
+    assert run.exit_code == 0, run.stderr
+    task_id = __import__("json").loads(run.stdout)["task_id"]
+    queued = [m.decode() for m in redis.Redis.from_url(BROKER).lrange("celery", 0, -1)]
+    assert len(queued) == 1 and task_id in queued[0] and account_id in queued[0]
+    for secret in (world.sandbox.zendesk.api_token, world.sandbox.salesforce.access_token):
+        assert secret not in queued[0]
+    assert world.zendesk_writes() == 0  # nothing ran here
+    redis.Redis.from_url(BROKER).flushdb()
+
+
+def test_resync_enqueue_with_redis_down_is_one_line_and_exit_4(world: World) -> None:
+    world.monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    started = time.monotonic()
+    run = world.cli("resync", "--all", "--enqueue")
+    assert run.exit_code == 4, run.stdout + run.stderr
+    assert run.stderr.splitlines()[0].startswith("error: redis: cannot queue the resync")
+    assert time.monotonic() - started < 30

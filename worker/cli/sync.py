@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -22,6 +23,7 @@ from worker.core.errors import ConfigError, TiersyncError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.engine import SyncRequest, run_sync
 from worker.envnames import mentions_a_service
+from worker.render.json import dumps
 from worker.services import build_services
 from worker.settings import load_settings, misspelled_variables, variable_sources
 
@@ -69,8 +71,10 @@ def parse_account_ids(raw: list[str]) -> tuple[str, ...]:
 def resync(account_ids: Annotated[list[str] | None, typer.Argument(help="Salesforce Account Ids.")] = None,
            all_accounts: Annotated[bool, typer.Option("--all", help="Re-check every account (a full sync).")] = False,
            dry_run: DryRunOption = False, force: ForceOption = False, as_json: JsonOption = False,
-           limit: LimitOption = 20) -> None:
-    """Re-read the given accounts (or --all) and put their organizations right."""
+           limit: LimitOption = 20,
+           enqueue: Annotated[bool, typer.Option("--enqueue", help="Queue it for the workers; print the task id.")]
+           = False) -> None:
+    """Re-read the given accounts (or --all) and put their organizations right (inline, or --enqueue)."""
     if bool(account_ids) == all_accounts:
         fail(ConfigError("give account ids or --all, not both and not neither",
                          hint="e.g. tiersync resync 001A000001abcdeAAA"), as_json=as_json)
@@ -78,9 +82,32 @@ def resync(account_ids: Annotated[list[str] | None, typer.Argument(help="Salesfo
         ids = parse_account_ids(account_ids or [])
     except TiersyncError as error:
         fail(error, as_json=as_json)
+    if enqueue:
+        _enqueue(list(ids) or None, dry_run=dry_run, as_json=as_json)
     request = SyncRequest(mode="full", dry_run=dry_run, force=force) if all_accounts else \
         SyncRequest(mode="ids", account_ids=ids, dry_run=dry_run, force=force)
     run_request(request, as_json, limit)
+
+
+def _enqueue(account_ids: list[str] | None, *, dry_run: bool, as_json: bool) -> None:
+    """Put a resync on the Celery queue (REDIS_URL) and exit 0 with its task id; nothing runs here."""
+    try:
+        if dry_run:
+            raise ConfigError("--enqueue and --dry-run do not go together", hint="drop one of them")
+        if load_settings().redis_url is None:
+            raise ConfigError("--enqueue needs REDIS_URL: the queue lives in Redis",
+                              hint="set REDIS_URL to the workers' Redis, or run without --enqueue")
+        from worker.tasks import enqueue_resync
+
+        task_id = enqueue_resync(account_ids)
+    except TiersyncError as error:
+        fail(error, as_json=as_json)
+    what = f"{len(account_ids)} account(s)" if account_ids else "every account"
+    if as_json:
+        sys.stdout.write(dumps({"task_id": task_id, "accounts": account_ids or "all"}))
+    else:
+        out.print(f"queued a resync of {what}: task {task_id}")
+    raise typer.Exit(0)
 
 
 @app.command()
