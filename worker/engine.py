@@ -9,8 +9,10 @@ and applied in the same order.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -24,7 +26,7 @@ from worker.core.config import TierFile
 from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
 from worker.core.fieldplan import plan_field, with_holders
 from worker.core.model import Account, Organization
-from worker.core.plan import Outcome, Plan, build_plan, check_change_fraction
+from worker.core.plan import Plan, build_plan, check_change_fraction
 from worker.core.ports import (
     AccountSource,
     OrganizationTarget,
@@ -36,7 +38,9 @@ from worker.core.ports import (
 from worker.core.record import RunRecord
 from worker.core.routing_plan import RoutingOutcome
 from worker.core.runstate import RunState, next_watermark, usable_state
+from worker.io.history import RunHistory
 from worker.io.http import CallCounter
+from worker.render.json import run_entry
 from worker.routing_section import PlannedRouting, apply_routing_section, plan_routing_section
 
 log = logging.getLogger(__name__)
@@ -64,6 +68,7 @@ class Services:
     zendesk: OrganizationTarget
     state: StateStore
     routing: RoutingTarget | None = None
+    history: RunHistory | None = None
     counter: CallCounter = field(default_factory=CallCounter)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -80,6 +85,7 @@ class SyncRequest:
         force: apply even when a safety rail would refuse.
         sections: which parts of the plan to make (and apply): by default the field and the organizations.
         prune_options: on a full read, remove dropdown options no tier uses and no organization holds.
+        trigger: who asked (``cli``, ``beat``, ``manual``), for the run history and the log line.
 
     """
 
@@ -89,6 +95,7 @@ class SyncRequest:
     force: bool = False
     sections: frozenset[Section] = SYNC_SECTIONS
     prune_options: bool = False
+    trigger: str = "cli"
 
 
 def _read(config: TierFile, services: Services, request: SyncRequest, state: RunState,
@@ -220,6 +227,14 @@ def _check_rails(config: TierFile, request: SyncRequest, record: RunRecord) -> N
             raise
 
 
+def _record_history(services: Services, request: SyncRequest, record: RunRecord, started_at: str) -> None:
+    entry = run_entry(record, request.trigger, uuid.uuid4().hex[:12], started_at)
+    record.run_id = entry["run_id"]
+    log.info("%s", json.dumps(entry, sort_keys=True))  # one structured line per run
+    if services.history is not None:
+        services.history.append(entry)
+
+
 def run_sync(config: TierFile, services: Services, request: SyncRequest,
              progress: ProgressSink = no_progress) -> RunRecord:
     """Walk the one path once and return what was decided and done.
@@ -229,6 +244,7 @@ def run_sync(config: TierFile, services: Services, request: SyncRequest,
     the state store's run lock, so two never overlap; dry runs take no lock.
     """
     started = time.monotonic()
+    started_at = services.now().isoformat(timespec="seconds")
     calls_before = services.counter.snapshot()
     record = RunRecord(mode=request.mode if Section.ORGANIZATIONS in request.sections else "routing",
                        dry_run=request.dry_run)
@@ -244,7 +260,5 @@ def run_sync(config: TierFile, services: Services, request: SyncRequest,
         if usage is not None:
             record.salesforce_usage = (usage.used, usage.total)
         record.duration_seconds = time.monotonic() - started
-    if record.plan is not None and Section.ORGANIZATIONS in request.sections:
-        log.info("run %s: %s", record.mode, {o.value: sum(1 for i in record.plan.accounts if i.outcome is o)
-                                             for o in Outcome})
+    _record_history(services, request, record, started_at)
     return record

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from worker.core.config import TierFile
 from worker.engine import Services
 from worker.io import salesforce, zendesk
+from worker.io.history import open_history
 from worker.io.http import CallCounter, Pacer, ServiceSession
 from worker.io.state import namespace_for, open_store
 from worker.io.zendesk_routing import RoutingClient
@@ -37,4 +38,6 @@ def build_services(settings: Settings, config: TierFile, *,
     sf = salesforce.SalesforceReader(salesforce.connect(settings, session("salesforce")), config)
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     state = open_store(redis_url, settings.tiersync_state_dir, namespace_for(netloc))
-    return Services(salesforce=sf, zendesk=zd, state=state, routing=RoutingClient(zenpy_client), counter=counter)
+    history = open_history(redis_url, settings.tiersync_state_dir, namespace_for(netloc))
+    return Services(salesforce=sf, zendesk=zd, state=state, routing=RoutingClient(zenpy_client), history=history,
+                    counter=counter)

@@ -8,10 +8,8 @@ for (Retry-After) instead of sleeping in the worker; redeliveries are bounded.
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
-from typing import Any
+from dataclasses import replace
 
 from celery import Task
 
@@ -29,24 +27,11 @@ MAX_RETRIES = 5
 
 
 def run_request(request: SyncRequest, trigger: str) -> RunRecord:
-    """Walk the one path once for a task and log one JSON line about it."""
+    """Walk the one path once for a task; the engine logs the run's JSON line and records its history."""
     settings = load_settings()
     configure_logging(settings.tiersync_log_level, default="INFO")
     tier_file = load_tier_file(settings.tiersync_config)
-    record = run_sync(tier_file, build_services(settings, tier_file), request)
-    log.info("%s", json.dumps(run_line(record, trigger), sort_keys=True))
-    return record
-
-
-def run_line(record: RunRecord, trigger: str) -> dict[str, Any]:
-    """The one structured line per run: id, trigger, counts, API calls, duration, exit code."""
-    plan = record.plan
-    written = sum(1 for result in record.writes.values() if result.ok)
-    return {"event": "tiersync.run", "run_id": uuid.uuid4().hex[:12], "trigger": trigger, "mode": record.mode,
-            "dry_run": record.dry_run, "exit_code": int(record.exit_code), "error": record.error,
-            "accounts": len(plan.accounts) if plan else 0, "organizations_written": written,
-            "failed": len(record.failed_writes()), "api_calls": record.api_calls,
-            "duration_seconds": round(record.duration_seconds, 3)}
+    return run_sync(tier_file, build_services(settings, tier_file), replace(request, trigger=trigger))
 
 
 def _settle(task: Task, record: RunRecord, *, retry_when_locked: bool) -> int:

@@ -287,4 +287,18 @@ def test_no_log_line_interrupts_the_human_output_unless_asked(world: World) -> N
     assert " INFO " not in quiet.stderr and "Applied:" in quiet.stdout
     world.monkeypatch.setenv("TIERSYNC_LOG_LEVEL", "INFO")
     asked = world.cli("sync")
-    assert "INFO worker.engine: run" in asked.stderr
+    assert 'INFO worker.engine: {"accounts":' in asked.stderr and '"event": "tiersync.run"' in asked.stderr
+
+
+def test_status_shows_the_last_runs_and_the_watermark(world: World) -> None:
+    assert world.cli("sync", "--full").exit_code == 0
+    assert world.cli("sync").exit_code == 0
+    status = world.cli("status", "--json")
+    assert status.exit_code == 0, status.stderr
+    document = status.json()
+    assert [r["mode"] for r in document["runs"]] == ["incremental", "full"]
+    assert document["runs"][1]["organizations_written"] > 0 and document["runs"][0]["trigger"] == "cli"
+    assert document["watermark"] and document["lock_holder"] is None
+    assert world.sandbox.zendesk.api_token not in status.stdout
+    human = world.cli("status")
+    assert "Last runs (2)" in human.stdout and "Run lock: free" in human.stdout

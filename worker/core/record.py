@@ -48,6 +48,7 @@ class RunRecord:
     exit_code: int = ExitCode.OK
     duration_seconds: float = 0.0
     routing: RoutingOutcome | None = None
+    run_id: str = ""
 
     def failed_writes(self) -> list[tuple[str, int, str]]:
         """``(account_id, organization_id, error)`` for each write Zendesk did not accept."""

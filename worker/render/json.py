@@ -87,6 +87,18 @@ def _plan_fields(record: RunRecord, plan: Plan) -> dict[str, Any]:
     }
 
 
+def run_entry(record: RunRecord, trigger: str, run_id: str, started_at: str) -> dict[str, Any]:
+    """One line about a finished run, for the JSON log and the run history (no plan details, no secrets)."""
+    plan = record.plan
+    return {"event": "tiersync.run", "run_id": run_id, "trigger": trigger, "started_at": started_at,
+            "mode": record.mode, "dry_run": record.dry_run, "exit_code": int(record.exit_code), "error": record.error,
+            "accounts": len(plan.accounts) if plan else 0,
+            "organizations_written": sum(1 for result in record.writes.values() if result.ok),
+            "failed": len(record.failed_writes()),
+            "routing_written": len(record.routing.done) if record.routing else 0,
+            "api_calls": record.api_calls, "duration_seconds": round(record.duration_seconds, 3)}
+
+
 def dumps(document: dict[str, Any]) -> str:
     """The document as the CLI prints it (indented, newline-terminated)."""
     return json.dumps(document, indent=2) + "\n"

@@ -1,0 +1,94 @@
+"""Run history: the last runs (id, trigger, counts, duration, API calls, error), newest first.
+
+In Redis (``tiersync:history:<namespace>``, a list trimmed to :data:`KEEP` entries) when REDIS_URL
+is set, else in ``<state dir>/history-<namespace>.jsonl``. History is for people (``tiersync
+status``): a failure to record it is logged, never fails a run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+KEEP = 50
+
+
+class RunHistory(Protocol):
+    """Where finished runs are listed."""
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Record one finished run (a JSON-able dict)."""
+
+    def recent(self, count: int = 10) -> list[dict[str, Any]]:
+        """The last ``count`` runs, newest first."""
+
+
+class RedisRunHistory:
+    """History in one Redis list, newest first."""
+
+    def __init__(self, client: Any, namespace: str) -> None:
+        self._redis = client
+        self.key = f"tiersync:history:{namespace}"
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """LPUSH and LTRIM in one transaction."""
+        try:
+            with self._redis.pipeline() as pipe:
+                pipe.lpush(self.key, json.dumps(entry, sort_keys=True))
+                pipe.ltrim(self.key, 0, KEEP - 1)
+                pipe.execute()
+        except Exception as exc:  # noqa: BLE001 - history never fails a run
+            log.warning("run history: cannot record the run in Redis (%s)", type(exc).__name__)
+
+    def recent(self, count: int = 10) -> list[dict[str, Any]]:
+        """The newest ``count`` entries (unreadable ones skipped)."""
+        return _parsed(self._redis.lrange(self.key, 0, max(0, count - 1)))
+
+
+class FileRunHistory:
+    """History in a JSON-lines file, appended; read newest first."""
+
+    def __init__(self, directory: Path, namespace: str) -> None:
+        self.path = directory / f"history-{namespace}.jsonl"
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Append one line; keep the file to KEEP lines."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
+            lines = [*lines, json.dumps(entry, sort_keys=True)][-KEEP:]
+            self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as exc:
+            log.warning("run history: cannot record the run in %s (%s)", self.path, exc.strerror)
+
+    def recent(self, count: int = 10) -> list[dict[str, Any]]:
+        """The newest ``count`` entries (unreadable ones skipped)."""
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return []
+        return _parsed(list(reversed(lines))[:count])
+
+
+def _parsed(raw: list[Any]) -> list[dict[str, Any]]:
+    entries = []
+    for item in raw:
+        try:
+            entry = json.loads(item)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def open_history(redis_url: str | None, state_dir: Path, namespace: str) -> RunHistory:
+    """Redis when ``redis_url`` is set, else a file under ``state_dir``."""
+    if redis_url:
+        import redis
+
+        return RedisRunHistory(redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5), namespace)
+    return FileRunHistory(state_dir, namespace)
