@@ -9,7 +9,8 @@ from worker.core.config import TierFile
 from worker.engine import Services
 from worker.io import salesforce, zendesk
 from worker.io.history import open_history
-from worker.io.http import CallCounter, Pacer, ServiceSession
+from worker.io.http import CallCounter, ServiceSession
+from worker.io.ratelimit import pacer_for
 from worker.io.state import namespace_for, open_store
 from worker.io.zendesk_routing import RoutingClient
 from worker.settings import Settings
@@ -24,19 +25,22 @@ def build_services(settings: Settings, config: TierFile, *,
     settings.check()
     counter = CallCounter()
 
+    netloc = settings.zendesk_netloc()
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+
     def session(service: str) -> ServiceSession:
+        pacer = pacer_for(redis_url, service, namespace_for(netloc), max_wait=settings.tiersync_max_retry_wait,
+                          sleep=sleep)
         return ServiceSession(service, timeout=settings.tiersync_http_timeout,
                               max_attempts=settings.tiersync_max_attempts,
                               max_retry_wait=settings.tiersync_max_retry_wait, counter=counter,
-                              pacer=Pacer(max_wait=settings.tiersync_max_retry_wait, sleep=sleep), sleep=sleep,
+                              pacer=pacer, sleep=sleep,
                               ca_bundle=str(settings.requests_ca_bundle) if settings.requests_ca_bundle else None)
 
-    netloc = settings.zendesk_netloc()
     zenpy_client = zendesk.connect(settings, session("zendesk"))
     zd = zendesk.ZendeskClient(zenpy_client, config.zendesk.organization_field,
                                job_timeout=settings.tiersync_job_timeout, sleep=sleep)
     sf = salesforce.SalesforceReader(salesforce.connect(settings, session("salesforce")), config)
-    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     state = open_store(redis_url, settings.tiersync_state_dir, namespace_for(netloc))
     history = open_history(redis_url, settings.tiersync_state_dir, namespace_for(netloc))
     return Services(salesforce=sf, zendesk=zd, state=state, routing=RoutingClient(zenpy_client), history=history,

@@ -39,3 +39,17 @@ def test_run_lock_on_a_real_redis(redis_url: str, tmp_path) -> None:
     with second.lock():
         pass
     assert redis.Redis.from_url(redis_url).exists(f"tiersync:lock:{namespace}") == 0
+
+
+def test_pacing_is_shared_on_a_real_redis(redis_url: str) -> None:
+    from worker.io.ratelimit import RedisPacer
+
+    key = f"tiersync:pace:test:{uuid.uuid4().hex}"
+    sleeps: list[float] = []
+    first = RedisPacer(redis.Redis.from_url(redis_url), key, sleep=sleeps.append, clock=lambda: 0.0)
+    second = RedisPacer(redis.Redis.from_url(redis_url), key, sleep=sleeps.append, clock=lambda: 0.0)
+    first.observe({"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "1", "ratelimit-reset": "30"})
+    second.observe({"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "1", "ratelimit-reset": "2"})  # never shortens
+    second.before_request()
+    assert len(sleeps) == 1 and 29 < sleeps[0] <= 30
+    redis.Redis.from_url(redis_url).delete(key)

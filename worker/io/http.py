@@ -87,23 +87,35 @@ class Pacer:
 
     def before_request(self) -> None:
         """Wait if an earlier response said the window is spent."""
-        with self._lock:
-            delay = self._resume_at - self._clock()
+        delay = self._pending()
         if delay > 0:
             log.info("pacing: waiting %.1fs for the rate-limit window to reset", delay)
             self._sleep(delay)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Read the rate-limit headers of a response."""
+        wait = self.window_wait(headers)
+        if wait is not None:
+            self._pause(wait)
+
+    def window_wait(self, headers: Mapping[str, str]) -> float | None:
+        """Seconds to pause when the response says the window is nearly spent, else None."""
         limit = _int_header(headers, "x-rate-limit", "ratelimit-limit")
         remaining = _int_header(headers, "x-rate-limit-remaining", "ratelimit-remaining")
-        if limit is None or remaining is None or limit <= 0:
-            return
-        if remaining <= max(1, int(limit * self._reserve)):
-            reset = _int_header(headers, "ratelimit-reset")
-            wait = min(float(reset if reset is not None else 60), self._max_wait)
-            with self._lock:
-                self._resume_at = max(self._resume_at, self._clock() + wait)
+        if limit is None or remaining is None or limit <= 0 or remaining > max(1, int(limit * self._reserve)):
+            return None
+        reset = _int_header(headers, "ratelimit-reset")
+        return min(float(reset if reset is not None else 60), self._max_wait)
+
+    def _pending(self) -> float:
+        """Seconds still to wait before the next request (this process)."""
+        with self._lock:
+            return self._resume_at - self._clock()
+
+    def _pause(self, wait: float) -> None:
+        """Make every request of this process wait ``wait`` seconds from now."""
+        with self._lock:
+            self._resume_at = max(self._resume_at, self._clock() + wait)
 
 
 def _int_header(headers: Mapping[str, str], *names: str) -> int | None:
