@@ -302,3 +302,18 @@ def test_status_shows_the_last_runs_and_the_watermark(world: World) -> None:
     assert world.sandbox.zendesk.api_token not in status.stdout
     human = world.cli("status")
     assert "Last runs (2)" in human.stdout and "Run lock: free" in human.stdout
+
+
+def test_redis_down_is_one_line_exit_4_and_nothing_written(world: World) -> None:
+    world.monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    run = world.cli("sync", "--full")
+    assert run.exit_code == 4, run.stdout + run.stderr
+    assert run.stderr.startswith("error: redis: cannot ") and len(run.stderr.splitlines()) == 2
+    assert world.zendesk_writes() == 0
+    health = world.cli("health")
+    assert health.exit_code == 4 and health.stderr.startswith("error: redis: cannot reach the server")
+
+
+def test_health_is_ok_with_a_working_store(world: World) -> None:
+    run = world.cli("health")
+    assert run.exit_code == 0 and run.stdout.startswith("ok: state file")

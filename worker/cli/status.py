@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from worker.cli.common import JsonOption, app, fail, out
+from worker.core.config import load_tier_file
 from worker.core.errors import TiersyncError
 from worker.io.history import open_history
 from worker.io.state import namespace_for, open_store
@@ -84,3 +85,19 @@ def _print(document: dict[str, Any]) -> None:
         out.print(literal(f"  {run.get('started_at')} {run.get('trigger'):<6} {run.get('mode'):<11} "
                           f"exit {run.get('exit_code')} · {run.get('organizations_written', 0)} organizations written "
                           f"· {run.get('duration_seconds')}s · run {run.get('run_id')}{error}"))
+
+
+@app.command()
+def health() -> None:
+    """Exit 0 when this process could run a job: settings and tier file load, the state store answers.
+
+    For container probes (``exec: tiersync health``); it makes no Salesforce or Zendesk call.
+    """
+    try:
+        settings = load_settings()
+        load_tier_file(settings.tiersync_config)
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        described = open_store(redis_url, settings.tiersync_state_dir, namespace_for(settings.zendesk_netloc())).check()
+    except TiersyncError as error:
+        fail(error)
+    out.print(f"ok: {literal(described)}")

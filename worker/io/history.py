@@ -41,7 +41,7 @@ class RedisRunHistory:
                 pipe.ltrim(self.key, 0, KEEP - 1)
                 pipe.execute()
         except Exception as exc:  # noqa: BLE001 - history never fails a run
-            log.warning("run history: cannot record the run in Redis (%s)", type(exc).__name__)
+            log.info("run history: cannot record the run in Redis (%s)", type(exc).__name__)
 
     def recent(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` entries (unreadable ones skipped)."""
@@ -62,7 +62,7 @@ class FileRunHistory:
             lines = [*lines, json.dumps(entry, sort_keys=True)][-KEEP:]
             self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         except OSError as exc:
-            log.warning("run history: cannot record the run in %s (%s)", self.path, exc.strerror)
+            log.info("run history: cannot record the run in %s (%s)", self.path, exc.strerror)
 
     def recent(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` entries (unreadable ones skipped)."""
