@@ -26,7 +26,7 @@ from worker.core.config import TierFile
 from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
 from worker.core.fieldplan import plan_field, with_holders
 from worker.core.model import Account, Organization
-from worker.core.plan import Plan, build_plan, check_change_fraction
+from worker.core.plan import Plan, build_plan, check_change_fraction, only_tier
 from worker.core.ports import (
     AccountSource,
     OrganizationTarget,
@@ -86,6 +86,8 @@ class SyncRequest:
         sections: which parts of the plan to make (and apply): by default the field and the organizations.
         prune_options: on a full read, remove dropdown options no tier uses and no organization holds.
         trigger: who asked (``cli``, ``beat``, ``manual``), for the run history and the log line.
+        tier: with a full read, re-check only the accounts this tier concerns (decided as it, or whose
+            organization holds its tag); the watermark is left as it is.
 
     """
 
@@ -96,6 +98,7 @@ class SyncRequest:
     sections: frozenset[Section] = SYNC_SECTIONS
     prune_options: bool = False
     trigger: str = "cli"
+    tier: str | None = None
 
 
 def _read(config: TierFile, services: Services, request: SyncRequest, state: RunState,
@@ -132,8 +135,9 @@ def _next_state(config: TierFile, request: SyncRequest, state: RunState, account
         return replace(state, routing_objects=routing_objects)
     assert record.plan is not None
     failed = {account_id for account_id, _, _ in record.failed_writes()}
-    if request.mode == "ids":  # only the requested ids were re-tried; keep the others' debt
-        kept = set(state.failed_ids) - set(request.account_ids)
+    if request.mode == "ids" or request.tier is not None:  # only some ids were re-tried; keep the others' debt
+        retried = set(request.account_ids) | {item.account_id for item in record.plan.accounts}
+        kept = set(state.failed_ids) - retried
         return replace(state, failed_ids=tuple(sorted(kept | failed)), salesforce_org=org,
                        routing_objects=routing_objects)
     # Full and incremental runs request every previously failed id (incremental via read_ids), so
@@ -171,6 +175,8 @@ def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, 
             field = with_holders(field, holders, prune=request.prune_options)
         record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
         record.mode = "full" if full and request.mode != "full" else record.mode
+        if request.tier is not None:
+            record.plan = only_tier(record.plan, config.tier(request.tier).tag, request.tier)
     else:
         record.plan = build_plan(config, [], [], field, full=False, population=state.population)
     routing = _plan_routing(config, services, request, state)

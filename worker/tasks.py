@@ -55,9 +55,13 @@ def sync(self: Task, mode: str = "incremental", trigger: str = "beat") -> int:
 
 
 @app.task(name="tiersync.resync", bind=True, acks_late=True, reject_on_worker_lost=True)
-def resync(self: Task, account_ids: list[str] | None = None, trigger: str = "manual") -> int:
-    """A queued resync: the given (canonical) account ids, or every account when none are given."""
-    request = SyncRequest(mode="ids", account_ids=tuple(account_ids)) if account_ids else SyncRequest(mode="full")
+def resync(self: Task, account_ids: list[str] | None = None, tier: str | None = None,
+           trigger: str = "manual") -> int:
+    """A queued resync: the given (canonical) account ids, a tier's accounts, or every account."""
+    if account_ids:
+        request = SyncRequest(mode="ids", account_ids=tuple(account_ids))
+    else:
+        request = SyncRequest(mode="full", tier=tier)
     return _settle(self, run_request(request, trigger), retry_when_locked=True)
 
 
@@ -68,7 +72,7 @@ def routing_apply(self: Task, trigger: str = "beat") -> int:
                    retry_when_locked=trigger != "beat")
 
 
-def enqueue_resync(account_ids: list[str] | None) -> str:
+def enqueue_resync(account_ids: list[str] | None, tier: str | None = None) -> str:
     """Put a resync on the queue; returns the task id.
 
     Raises:
@@ -81,7 +85,8 @@ def enqueue_resync(account_ids: list[str] | None) -> str:
     broker = settings.redis_url.get_secret_value() if settings.redis_url else app.conf.broker_url
     try:
         with app.connection_for_write(broker) as connection:  # the REDIS_URL of now, not of import time
-            result = resync.apply_async(kwargs={"account_ids": account_ids, "trigger": "manual"}, retry=False,
+            result = resync.apply_async(kwargs={"account_ids": account_ids, "tier": tier, "trigger": "manual"},
+                                        retry=False,
                                         connection=connection)
         return str(result.id)
     except OperationalError as exc:

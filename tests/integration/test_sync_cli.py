@@ -317,3 +317,21 @@ def test_redis_down_is_one_line_exit_4_and_nothing_written(world: World) -> None
 def test_health_is_ok_with_a_working_store(world: World) -> None:
     run = world.cli("health")
     assert run.exit_code == 0 and run.stdout.startswith("ok: state file")
+
+
+def test_resync_a_tier_rechecks_only_that_tiers_organizations(world: World) -> None:
+    assert world.cli("sync", "--full").exit_code == 0
+    expected = expected_tags(world)
+    starters = [o for o, tag in expected.items() if tag == "tier_starter"]
+    enterprises = [o for o, tag in expected.items() if tag == "tier_enterprise"]
+    for organization_id in (starters[0], enterprises[0]):  # both changed by hand in Zendesk
+        world.sandbox.zendesk.organizations[organization_id]["organization_fields"]["support_tier"] = "tier_professional"
+    run = world.cli("resync", "--tier", "starter", "--json", "--force")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["writes"]["updated"] == 1
+    assert world.tier_of(starters[0]) == "tier_starter"
+    assert world.tier_of(enterprises[0]) == "tier_professional"  # not this tier's: left for its own resync
+    bad = world.cli("resync", "--tier", "gold")
+    assert bad.exit_code == 2 and "--tier 'gold' is not a tier" in bad.stderr
+    both = world.cli("resync", "--all", "--tier", "starter")
+    assert both.exit_code == 2 and "exactly one of them" in both.stderr

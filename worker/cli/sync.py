@@ -19,6 +19,7 @@ from worker.cli.common import (
     prepare,
     progress_reporter,
 )
+from worker.core.config import load_tier_file
 from worker.core.errors import ConfigError, TiersyncError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.engine import SyncRequest, run_sync
@@ -73,23 +74,36 @@ def resync(account_ids: Annotated[list[str] | None, typer.Argument(help="Salesfo
            dry_run: DryRunOption = False, force: ForceOption = False, as_json: JsonOption = False,
            limit: LimitOption = 20,
            enqueue: Annotated[bool, typer.Option("--enqueue", help="Queue it for the workers; print the task id.")]
-           = False) -> None:
-    """Re-read the given accounts (or --all) and put their organizations right (inline, or --enqueue)."""
-    if bool(account_ids) == all_accounts:
-        fail(ConfigError("give account ids or --all, not both and not neither",
-                         hint="e.g. tiersync resync 001A000001abcdeAAA"), as_json=as_json)
+           = False,
+           tier: Annotated[str | None, typer.Option("--tier", help="Re-check the accounts of this tier (its name).")]
+           = None) -> None:
+    """Re-read the given accounts (or --all, or --tier) and put their organizations right (inline, or --enqueue)."""
+    if sum((bool(account_ids), all_accounts, tier is not None)) != 1:
+        fail(ConfigError("give account ids, --all or --tier NAME: exactly one of them",
+                         hint="e.g. tiersync resync 001A000001abcdeAAA, or tiersync resync --tier enterprise"),
+             as_json=as_json)
     try:
         ids = parse_account_ids(account_ids or [])
+        if tier is not None:
+            _known_tier(tier)
     except TiersyncError as error:
         fail(error, as_json=as_json)
     if enqueue:
-        _enqueue(list(ids) or None, dry_run=dry_run, as_json=as_json)
-    request = SyncRequest(mode="full", dry_run=dry_run, force=force) if all_accounts else \
-        SyncRequest(mode="ids", account_ids=ids, dry_run=dry_run, force=force)
+        _enqueue(list(ids) or None, tier, dry_run=dry_run, as_json=as_json)
+    if ids:
+        request = SyncRequest(mode="ids", account_ids=ids, dry_run=dry_run, force=force)
+    else:
+        request = SyncRequest(mode="full", dry_run=dry_run, force=force, tier=tier)
     run_request(request, as_json, limit)
 
 
-def _enqueue(account_ids: list[str] | None, *, dry_run: bool, as_json: bool) -> None:
+def _known_tier(name: str) -> None:
+    names = load_tier_file(load_settings().tiersync_config).tier_names
+    if name not in names:
+        raise ConfigError(f"--tier {name!r} is not a tier of the tier file", hint=f"use one of {', '.join(names)}")
+
+
+def _enqueue(account_ids: list[str] | None, tier: str | None, *, dry_run: bool, as_json: bool) -> None:
     """Put a resync on the Celery queue (REDIS_URL) and exit 0 with its task id; nothing runs here."""
     try:
         if dry_run:
@@ -99,12 +113,12 @@ def _enqueue(account_ids: list[str] | None, *, dry_run: bool, as_json: bool) -> 
                               hint="set REDIS_URL to the workers' Redis, or run without --enqueue")
         from worker.tasks import enqueue_resync
 
-        task_id = enqueue_resync(account_ids)
+        task_id = enqueue_resync(account_ids, tier)
     except TiersyncError as error:
         fail(error, as_json=as_json)
-    what = f"{len(account_ids)} account(s)" if account_ids else "every account"
+    what = f"{len(account_ids)} account(s)" if account_ids else (f"tier {tier}" if tier else "every account")
     if as_json:
-        sys.stdout.write(dumps({"task_id": task_id, "accounts": account_ids or "all"}))
+        sys.stdout.write(dumps({"task_id": task_id, "accounts": account_ids or "all", "tier": tier}))
     else:
         out.print(f"queued a resync of {what}: task {task_id}")
     raise typer.Exit(0)

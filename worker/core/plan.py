@@ -226,6 +226,12 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
     )
 
 
+def only_tier(plan: Plan, tag: str, tier: str) -> Plan:
+    """The plan restricted to the accounts a tier concerns: decided as it, or whose organization holds its tag."""
+    kept = tuple(item for item in plan.accounts if item.decision.tier == tier or item.current_tag == tag)
+    return replace(plan, accounts=kept, orphans=(), duplicates=(), organizations_without_external_id=0)
+
+
 def check_change_fraction(plan: Plan, max_fraction: float, *, force: bool) -> None:
     """Refuse a plan that replaces more existing values than allowed.
 
