@@ -29,6 +29,7 @@ from worker.core.model import Account, Organization
 from worker.core.plan import Plan, build_plan, check_change_fraction, only_tier
 from worker.core.ports import (
     AccountSource,
+    LeaseCheck,
     OrganizationTarget,
     ProgressSink,
     RoutingTarget,
@@ -88,6 +89,7 @@ class SyncRequest:
         trigger: who asked (``cli``, ``beat``, ``manual``), for the run history and the log line.
         tier: with a full read, re-check only the accounts this tier concerns (decided as it, or whose
             organization holds its tag); the watermark is left as it is.
+        lock_wait: seconds to wait for a run lock another run holds before giving up (exit 9).
 
     """
 
@@ -99,6 +101,7 @@ class SyncRequest:
     prune_options: bool = False
     trigger: str = "cli"
     tier: str | None = None
+    lock_wait: float = 0.0
 
 
 def _read(config: TierFile, services: Services, request: SyncRequest, state: RunState,
@@ -148,23 +151,34 @@ def _next_state(config: TierFile, request: SyncRequest, state: RunState, account
     return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org, routing_objects)
 
 
-def _apply(plan: Plan, services: Services, record: RunRecord, progress: ProgressSink) -> None:
+def _apply(plan: Plan, services: Services, record: RunRecord, progress: ProgressSink, lease: LeaseCheck) -> None:
     zd = services.zendesk
     if plan.field.action is Action.NONE and not plan.changes:
         return
     zd.require_admin()
+    lease.check()
     if plan.field.action is not Action.NONE:
         zd.apply_field(plan.field)
         record.field_applied = True
     changes = [(item.organization_id, item.target_tag) for item in plan.changes
                if item.organization_id is not None and item.target_tag]
     progress("zendesk writes", 0, len(changes))
-    results = zd.write_tags(changes, lambda n: progress("zendesk writes", n, len(changes)))
+    results = zd.write_tags(changes, lambda n: progress("zendesk writes", n, len(changes)), before_batch=lease.check)
     record.writes = {result.organization_id: result for result in results}
 
 
+class _Unlocked:
+    """A dry run holds no lock, and writes nothing to lose it for."""
+
+    def check(self) -> None:
+        """Never raises."""
+
+
+_UNLOCKED = _Unlocked()
+
+
 def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, record: RunRecord,
-                    progress: ProgressSink) -> None:
+                    progress: ProgressSink, lease: LeaseCheck) -> None:
     state, org = _load_state(services, request, record)
     field = plan_field(config, services.zendesk.find_field())
     accounts: list[Account] = []
@@ -185,9 +199,11 @@ def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, 
     _check_rails(config, request, record)
     if request.dry_run:
         return
-    _apply(record.plan, services, record, progress)
+    _apply(record.plan, services, record, progress, lease)
     if routing is not None:
-        _apply_routing(config, services, routing, record)
+        lease.check()
+        _apply_routing(config, services, routing, record, lease)
+    lease.check()  # a run that lost the lock does not move the watermark
     services.state.save(_next_state(config, request, state, accounts, record, org))
     if record.failed_writes():
         record.exit_code = ExitCode.PARTIAL
@@ -214,13 +230,15 @@ def _plan_routing(config: TierFile, services: Services, request: SyncRequest,
     return plan_routing_section(config, services.routing, state, force=request.force)
 
 
-def _apply_routing(config: TierFile, services: Services, routing: PlannedRouting, record: RunRecord) -> None:
+def _apply_routing(config: TierFile, services: Services, routing: PlannedRouting, record: RunRecord,
+                   lease: LeaseCheck) -> None:
     assert services.routing is not None
     if routing.plan.writes or routing.plan.category_action is not Action.NONE:
         services.zendesk.require_admin()
     record.routing = RoutingOutcome(managed_after=routing.managed_before)
     created = record.field_applied and record.plan is not None and record.plan.field.action is Action.CREATE
-    apply_routing_section(config, routing, services.routing, record.routing, field_created=created)
+    apply_routing_section(config, routing, services.routing, record.routing, field_created=created,
+                          before_write=lease.check)
 
 
 def _check_rails(config: TierFile, request: SyncRequest, record: RunRecord) -> None:
@@ -255,8 +273,8 @@ def run_sync(config: TierFile, services: Services, request: SyncRequest,
     record = RunRecord(mode=request.mode if Section.ORGANIZATIONS in request.sections else "routing",
                        dry_run=request.dry_run)
     try:
-        with nullcontext() if request.dry_run else services.state.lock():
-            _plan_and_apply(config, services, request, record, progress)
+        with nullcontext(_UNLOCKED) if request.dry_run else services.state.lock(request.lock_wait) as lease:
+            _plan_and_apply(config, services, request, record, progress, lease)
     except TiersyncError as exc:  # reported by the caller (CLI line, task log), not logged twice here
         record.error, record.hint, record.exit_code = exc.message, exc.hint, exc.exit_code
         record.retryable, record.retry_after = exc.retryable, getattr(exc, "retry_after", None)

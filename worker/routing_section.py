@@ -9,6 +9,7 @@ its marker before anything else is tried, so a retry never makes a duplicate.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from worker.core.actions import Action
@@ -60,7 +61,8 @@ def plan_routing_section(tier_file: TierFile, target: RoutingTarget, state: RunS
 
 
 def apply_routing_section(tier_file: TierFile, planned: PlannedRouting, target: RoutingTarget,
-                          outcome: RoutingOutcome | None = None, *, field_created: bool = False) -> RoutingOutcome:
+                          outcome: RoutingOutcome | None = None, *, field_created: bool = False,
+                          before_write: Callable[[], None] = lambda: None) -> RoutingOutcome:
     """Make exactly the planned changes: category first, then triggers, views and SLA policies.
 
     ``outcome`` is filled as changes are made, so a caller still knows what was done when a later
@@ -77,6 +79,7 @@ def apply_routing_section(tier_file: TierFile, planned: PlannedRouting, target: 
         outcome.category_created = True
     desired = {_key(rule): rule for rule in desired_rules(tier_file, context)}  # with the category's id
     for change in planned.plan.writes:
+        before_write()  # the run lock's check: stop before a write this run may no longer make
         _apply_one(change, desired, target, outcome)
         outcome.done.append((change.key, change.action))
     return outcome

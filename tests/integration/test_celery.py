@@ -112,3 +112,29 @@ def test_resync_enqueue_with_redis_down_is_one_line_and_exit_4(world: World) -> 
     assert run.exit_code == 4, run.stdout + run.stderr
     assert run.stderr.splitlines()[0].startswith("error: redis: cannot queue the resync")
     assert time.monotonic() - started < 30
+
+
+def test_a_killed_holders_lock_frees_itself_and_the_next_sync_runs(world: World) -> None:
+    """A run holding the lease is SIGKILLed mid-run; an ordinary `sync` waits for the lease to expire and runs."""
+    from worker.io.state import namespace_for
+
+    redis.Redis.from_url(BROKER).flushdb()
+    namespace = namespace_for(world.sandbox.zendesk_url.removeprefix("https://"))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom worker.io.state import open_store\n"
+         f"store = open_store({BROKER!r}, Path('.'), {namespace!r})\n"
+         "with store.lock():\n    print('held', flush=True)\n    time.sleep(600)\n"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+    holder.send_signal(signal.SIGKILL)  # dies holding the lock: no release, no more heartbeats
+    holder.wait(timeout=10)
+    assert redis.Redis.from_url(BROKER).exists(f"tiersync:lock:{namespace}")
+    world.monkeypatch.setenv("REDIS_URL", BROKER)
+    world.monkeypatch.setenv("TIERSYNC_LOCK_WAIT", "30")
+    started = time.monotonic()
+    run = world.cli("sync", "--full", "--json")
+    waited = time.monotonic() - started
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["writes"]["updated"] > 0 and waited < 30
+    print(f"the dead holder's lock was gone and the sync done after {waited:.1f}s")
+    redis.Redis.from_url(BROKER).flushdb()

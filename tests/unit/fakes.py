@@ -227,12 +227,17 @@ class FakeZendesk:
         return [self._organization(org_id) for org_id in sorted(self.orgs)
                 if (self.orgs[org_id].external_id or "").casefold() in forms]
 
-    def write_tags(self, changes: Sequence[tuple[int, str]],
-                     progress: Callable[[int], None] | None = None) -> list[WriteResult]:
-        """Apply each ``(org_id, tag)`` unless the id fails; one verdict per change, in order."""
+    def write_tags(self, changes: Sequence[tuple[int, str]], progress: Callable[[int], None] | None = None,
+                   before_batch: Callable[[], None] | None = None) -> list[WriteResult]:
+        """Apply each ``(org_id, tag)`` unless the id fails; one verdict per change, in order.
+
+        ``before_batch`` runs before every 100 changes, as the real adapter's update_many jobs.
+        """
         results = []
         options = frozenset(self.option_values())
-        for org_id, tag in changes:
+        for position, (org_id, tag) in enumerate(changes):
+            if before_batch is not None and position % 100 == 0:
+                before_batch()
             org = self.orgs.get(org_id)
             before = org.tier_tag if org else None
             if org is None:
@@ -260,6 +265,7 @@ class MemoryStateStore:
         self.state = state or RunState()
         self.saves = 0
         self.locked = False
+        self.lose_after: int | None = None  # a test's knob: the lease is lost after this many checks
 
     def load(self) -> RunState:
         """The last saved state."""
@@ -274,12 +280,31 @@ class MemoryStateStore:
         self.saves += 1
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, wait: float = 0.0) -> Iterator[FakeLease]:
         """The run lock; raises LockedError when already held (runs never overlap)."""
         if self.locked:
             raise LockedError("another run holds the in-memory lock")
         self.locked = True
+        self.lease = FakeLease(self.lose_after)
         try:
-            yield
+            yield self.lease
         finally:
             self.locked = False
+
+    def holder(self) -> str | None:
+        return "in memory" if self.locked else None
+
+
+class FakeLease:
+    """A lease a test can take away: ``lose_after`` checks pass, then every check raises."""
+
+    def __init__(self, lose_after: int | None = None) -> None:
+        self.lose_after = lose_after
+        self.checks = 0
+
+    def check(self) -> None:
+        self.checks += 1
+        if self.lose_after is not None and self.checks > self.lose_after:
+            from worker.core.errors import LockLostError
+
+            raise LockLostError("the run lock was lost mid-run (test)")

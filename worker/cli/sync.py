@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -36,6 +37,7 @@ def run_request(request: SyncRequest, as_json: bool, limit: int, *, summary: boo
         services = build_services(settings, config)
     except TiersyncError as error:
         fail(error, as_json=as_json)
+    request = replace(request, lock_wait=settings.tiersync_lock_wait)
     with progress_reporter(not as_json) as report:
         record = run_sync(config, services, request, progress=report)
     finish(record, as_json, limit, summary=summary)

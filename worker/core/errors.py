@@ -116,3 +116,7 @@ class LockedError(TiersyncError):
 
     exit_code = ExitCode.LOCKED
     retryable = True
+
+
+class LockLostError(LockedError):
+    """The run lock was lost mid-run (expired, or taken over); the run stopped before its next write."""

@@ -75,9 +75,16 @@ class OrganizationTarget(Protocol):
     def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
         """Organizations whose external_id names one of these accounts."""
 
-    def write_tags(self, changes: Sequence[tuple[int, str]],
-                     progress: Callable[[int], None] | None = None) -> list[WriteResult]:
-        """Write tags and return one verdict per change."""
+    def write_tags(self, changes: Sequence[tuple[int, str]], progress: Callable[[int], None] | None = None,
+                   before_batch: Callable[[], None] | None = None) -> list[WriteResult]:
+        """Write tags and return one verdict per change; ``before_batch`` runs before each request that writes."""
+
+
+class LeaseCheck(Protocol):
+    """A held run lock; ``check()`` raises LockLostError once it is lost (call it before each write)."""
+
+    def check(self) -> None:
+        """Raise if the lock is no longer ours."""
 
 
 class StateStore(Protocol):
@@ -91,8 +98,12 @@ class StateStore(Protocol):
         """Replace the saved state."""
         ...
 
-    def lock(self) -> AbstractContextManager[None]:
-        """Hold the run lock for the duration of a writing run, or raise LockedError."""
+    def lock(self, wait: float = 0.0) -> AbstractContextManager[LeaseCheck]:
+        """Hold the run lock for a writing run (waiting up to ``wait`` seconds), or raise LockedError."""
+        ...
+
+    def holder(self) -> str | None:
+        """Who holds the run lock, or None when it is free."""
         ...
 
     def check(self) -> str:

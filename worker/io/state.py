@@ -11,8 +11,8 @@ import errno
 import fcntl
 import os
 import tempfile
-import uuid
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,11 @@ from typing import Any
 from worker.core.errors import AuthError, LockedError, StateStoreError
 from worker.core.ports import StateStore
 from worker.core.runstate import RunState
+from worker.io.lease import BUSY_HINT, LEASE_SECONDS, Lease, RedisLease, held, wait_for
 
 __all__ = ["FileStateStore", "RedisStateStore", "RunState", "StateStore", "namespace_for", "open_store"]
 
-LOCK_TTL_SECONDS = 3600  # a Redis lock outlives no run by more than this, even if its holder is killed
-_BUSY_HINT = "wait for it to finish; runs never overlap, so each one's retry list and watermark stay intact"
+LOCK_TTL_SECONDS = LEASE_SECONDS  # a killed holder's Redis lock frees itself within this many seconds
 
 
 class FileStateStore:
@@ -34,8 +34,10 @@ class FileStateStore:
     the file and TIERSYNC_STATE_DIR; a failed save leaves the previous state and no temporary file.
     """
 
-    def __init__(self, directory: Path, namespace: str) -> None:
+    def __init__(self, directory: Path, namespace: str, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.path = directory / f"state-{namespace}.json"
+        self._clock, self._sleep = clock, sleep
 
     @contextmanager
     def _os_errors(self, doing: str, path: Path) -> Iterator[None]:
@@ -82,21 +84,41 @@ class FileStateStore:
         return f"state file {self.path}" + (f" (unusable: {state.discarded})" if state.discarded else "")
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """An exclusive ``flock`` on ``<state>.lock``; the kernel drops it if the process dies."""
+    def lock(self, wait: float = 0.0) -> Iterator[Lease]:
+        """An exclusive ``flock`` on ``<state>.lock``, waiting up to ``wait`` seconds.
+
+        The kernel drops it when the process dies, so this lease is never lost.
+        """
         lock_path = self.path.with_suffix(".lock")
         with self._os_errors("create the run lock", lock_path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - closed below
         with handle:
+            if not wait_for(lambda: _flocked(handle), wait=wait, clock=self._clock, sleep=self._sleep):
+                raise LockedError(f"another tiersync run holds {handle.name}", hint=BUSY_HINT)
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LockedError(f"another tiersync run holds {handle.name}", hint=_BUSY_HINT) from None
-            try:
-                yield
+                yield Lease(handle.name)
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def holder(self) -> str | None:
+        """Who holds the lock: ``held (file lock)`` when another process holds it, else None."""
+        lock_path = self.path.with_suffix(".lock")
+        if not lock_path.exists():
+            return None
+        with open(lock_path, "a+", encoding="utf-8") as handle:
+            if _flocked(handle):
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                return None
+        return f"held (file lock {lock_path})"
+
+
+def _flocked(handle: Any) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 class RedisStateStore:
@@ -105,10 +127,13 @@ class RedisStateStore:
     Redis failures surface as UnreachableError naming REDIS_URL, never as a redis-py traceback.
     """
 
-    def __init__(self, client: Any, namespace: str) -> None:
+    def __init__(self, client: Any, namespace: str, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, lease_seconds: float = LEASE_SECONDS) -> None:
         self._redis = client
         self.key = f"tiersync:state:{namespace}"
         self.lock_key = f"tiersync:lock:{namespace}"
+        self._lease = RedisLease(client, self.lock_key, lease_seconds=lease_seconds)
+        self._clock, self._sleep = clock, sleep
 
     @contextmanager
     def _redis_errors(self, doing: str) -> Iterator[None]:
@@ -150,31 +175,16 @@ class RedisStateStore:
             self._redis.set(self.key, state.to_json())
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """``SET lock token NX EX ttl``; released only by its owner (compare-and-delete)."""
-        token = uuid.uuid4().hex
-        with self._redis_errors("take the run lock"):
-            taken = self._redis.set(self.lock_key, token, nx=True, ex=LOCK_TTL_SECONDS)
-        if not taken:
-            raise LockedError(f"another tiersync run holds the Redis lock {self.lock_key}",
-                              hint=_BUSY_HINT + f"; a killed run's lock expires within {LOCK_TTL_SECONDS}s")
-        try:
-            yield
-        finally:
-            with suppress(Exception):  # an unreachable Redis lets the lock expire by its TTL
-                self._release(token)
+    def lock(self, wait: float = 0.0) -> Iterator[Lease]:
+        """A lease (``SET NX PX``) renewed by a heartbeat while the run lives; see worker.io.lease."""
+        with self._redis_errors("take the run lock"), held(self._lease, wait=wait, clock=self._clock,
+                                                            sleep=self._sleep) as lease:
+            yield lease
 
-    def _release(self, token: str) -> None:
-        """Delete the lock only if we still own it (WATCH/MULTI compare-and-delete).
-
-        A lock that expired and was taken by another run is left alone.
-        """
-        with self._redis.pipeline() as pipe:
-            pipe.watch(self.lock_key)
-            if pipe.get(self.lock_key) == token.encode():
-                pipe.multi()
-                pipe.delete(self.lock_key)
-                pipe.execute()
+    def holder(self) -> str | None:
+        """The lock holder's description (host, pid, since), or None when the lock is free."""
+        with self._redis_errors("read the run lock"):
+            return self._lease.holder()
 
 
 

@@ -187,8 +187,8 @@ class ZendeskClient:
                 found[organization.id] = organization
         return list(found.values())
 
-    def write_tags(self, changes: Sequence[tuple[int, str]],
-                     progress: Callable[[int], None] | None = None) -> list[WriteResult]:
+    def write_tags(self, changes: Sequence[tuple[int, str]], progress: Callable[[int], None] | None = None,
+                   before_batch: Callable[[], None] | None = None) -> list[WriteResult]:
         """Write ``(organization_id, tag)`` pairs with update_many, 100 per job, and follow each job.
 
         Up to MAX_JOBS_IN_FLIGHT jobs are queued at once; one ``job_statuses/show_many`` call per
@@ -201,6 +201,8 @@ class ZendeskClient:
         delay = POLL_FIRST_DELAY
         while pending or in_flight:
             while pending and len(in_flight) < MAX_JOBS_IN_FLIGHT:
+                if before_batch is not None:
+                    before_batch()  # e.g. the run lock's check: stop before a write we may no longer make
                 batch = pending.popleft()
                 job = self._z.organizations.update(
                     [ZenpyOrganization(id=org_id, organization_fields={self._key: tag}) for org_id, tag in batch])
