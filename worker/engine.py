@@ -268,7 +268,7 @@ def run_sync(config: TierFile, services: Services, request: SyncRequest,
     the state store's run lock, so two never overlap; dry runs take no lock.
     """
     started = time.monotonic()
-    started_at = services.now().isoformat(timespec="seconds")
+    started_at = services.now().isoformat(timespec="milliseconds")
     calls_before = services.counter.snapshot()
     record = RunRecord(mode=request.mode if Section.ORGANIZATIONS in request.sections else "routing",
                        dry_run=request.dry_run)

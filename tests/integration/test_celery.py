@@ -6,6 +6,7 @@ These tests wait on real processes (the only clock here is the operating system'
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,47 @@ def test_a_killed_holders_lock_frees_itself_and_the_next_sync_runs(world: World)
     assert run.json()["writes"]["updated"] > 0 and waited < 30
     print(f"the dead holder's lock was gone and the sync done after {waited:.1f}s")
     redis.Redis.from_url(BROKER).flushdb()
+
+
+def test_two_workers_and_two_queued_resyncs_never_run_at_once_nor_write_twice(world: World, processes) -> None:
+    import json
+
+    from worker.io.state import namespace_for
+
+    expected = expected_tags(world)
+    for _ in range(2):
+        processes("worker")
+    processes("beat")
+    wait_for(lambda: all(world.tier_of(o) == tag for o, tag in expected.items()), 60, "the first scheduled run")
+    written: list[int] = []
+    zendesk = world.sandbox.zendesk
+    create_job = zendesk.create_job
+
+    def recording(items):  # every organization any update_many asks to write, from any worker
+        written.extend(int(item["id"]) for item in items)
+        return create_job(items)
+
+    zendesk.create_job = recording
+    org_id, tag = next(iter(expected.items()))
+    new_value, new_tag = ("Starter", "tier_starter") if tag != "tier_starter" else ("Enterprise", "tier_enterprise")
+    external = zendesk.organizations[org_id]["external_id"]
+    account_id = next(a for a in world.sandbox.salesforce.accounts if a[:15].lower() == external[:15].lower())
+    world.sandbox.salesforce.update_account(account_id, Support_Tier__c=new_value)
+    world.monkeypatch.setenv("REDIS_URL", BROKER)
+    for _ in range(2):  # fired while the 2-second schedule keeps running syncs
+        assert world.cli("resync", "--all", "--enqueue").exit_code == 0
+    wait_for(lambda: world.tier_of(org_id) == new_tag, 15, "the change reaches Zendesk")
+    history_key = f"tiersync:history:{namespace_for(world.sandbox.zendesk_url.removeprefix('https://'))}"
+    client = redis.Redis.from_url(BROKER)
+
+    def manual_runs() -> list[dict]:
+        runs = [json.loads(raw) for raw in client.lrange(history_key, 0, -1)]
+        return [r for r in runs if r["trigger"] == "manual" and r["exit_code"] != 9]
+
+    wait_for(lambda: len(manual_runs()) == 2, 60, "both queued resyncs ran")
+    assert written.count(org_id) == 1  # one change, one write, whoever ran first
+    runs = sorted((json.loads(raw) for raw in client.lrange(history_key, 0, -1)), key=lambda r: r["started_at"])
+    ran = [r for r in runs if r["exit_code"] != 9]
+    for before, after in itertools.pairwise(ran):  # never two runs at once
+        ended = datetime.fromisoformat(before["started_at"]) + timedelta(seconds=before["duration_seconds"])
+        assert datetime.fromisoformat(after["started_at"]) >= ended - timedelta(milliseconds=5), (before, after)
