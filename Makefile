@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo dev test lint bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: install
 
 demo: install
 	$(BIN)/tiersync demo
+
+dev: install
+	bash scripts/dev
 
 test: install
 	bash scripts/ensure-redis

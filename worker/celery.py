@@ -18,10 +18,13 @@ run: the deployment files give it its own process type with one replica.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
+from worker.logsetup import protect_handlers, quiet_client_loggers
 from worker.settings import Settings, load_settings
 
 VISIBILITY_MARGIN = 3  # the visibility timeout is this many task time limits (and at least an hour)
@@ -62,6 +65,15 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "routing-apply": {"task": "tiersync.routing_apply", "schedule": settings.tiersync_routing_interval,
                           "kwargs": {"trigger": "beat"}},
     }
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_celery_logging(logger: logging.Logger, *args: Any, **kwargs: Any) -> None:
+    """Celery owns the worker's logging: give its handlers the redaction filter and keep clients quiet."""
+    protect_handlers(logger)
+    protect_handlers(logging.getLogger())
+    quiet_client_loggers()
 
 
 app = Celery("tiersync", include=["worker.tasks"])

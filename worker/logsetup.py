@@ -48,6 +48,11 @@ def configure_logging(level: str | None, *, default: str = "WARNING") -> None:
     root.addHandler(handler)
     protect_handlers(root)
     root.setLevel((level or default).upper())
+    quiet_client_loggers()
+
+
+def quiet_client_loggers() -> None:
+    """Keep zenpy, simple_salesforce, urllib3 and requests at WARNING: they log request details at DEBUG."""
     for noisy in _QUIET:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -18,7 +18,6 @@ from worker.core.config import load_tier_file
 from worker.core.errors import ExitCode, TiersyncError
 from worker.core.record import RunRecord
 from worker.engine import ROUTING_SECTIONS, SyncRequest, run_sync
-from worker.logsetup import configure_logging
 from worker.services import build_services
 from worker.settings import load_settings
 
@@ -28,8 +27,7 @@ MAX_RETRIES = 5
 
 def run_request(request: SyncRequest, trigger: str) -> RunRecord:
     """Walk the one path once for a task; the engine logs the run's JSON line and records its history."""
-    settings = load_settings()
-    configure_logging(settings.tiersync_log_level, default="INFO")
+    settings = load_settings()  # logging is Celery's here (worker.celery adds the redaction filter)
     tier_file = load_tier_file(settings.tiersync_config)
     return run_sync(tier_file, build_services(settings, tier_file), replace(request, trigger=trigger))
 
