@@ -134,21 +134,22 @@ def _read(config: TierFile, services: Services, request: SyncRequest, state: Run
 def _next_state(config: TierFile, request: SyncRequest, state: RunState, accounts: Sequence[Account],
                 record: RunRecord, org: str | None) -> RunState:
     routing_objects = record.routing.managed_after if record.routing is not None else state.routing_objects
-    if org is None:  # no organizations read: only the routing count moves
-        return replace(state, routing_objects=routing_objects)
+    routed = config.routing_fingerprint if record.routing is not None else state.routing_fingerprint
+    if org is None:  # no organizations read: only the routing count and digest move
+        return replace(state, routing_objects=routing_objects, routing_fingerprint=routed)
     assert record.plan is not None
     failed = {account_id for account_id, _, _ in record.failed_writes()}
     if request.mode == "ids" or request.tier is not None:  # only some ids were re-tried; keep the others' debt
         retried = set(request.account_ids) | {item.account_id for item in record.plan.accounts}
         kept = set(state.failed_ids) - retried
         return replace(state, failed_ids=tuple(sorted(kept | failed)), salesforce_org=org,
-                       routing_objects=routing_objects)
+                       routing_objects=routing_objects, routing_fingerprint=routed)
     # Full and incremental runs request every previously failed id (incremental via read_ids), so
     # afterwards the debt is exactly this run's failures: ids that left the scope are dropped.
     same_config = state.config_fingerprint == config.fingerprint
     watermark = next_watermark((a.modstamp for a in accounts), state.watermark if same_config else None)
     population = record.plan.population if record.plan.full else state.population
-    return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org, routing_objects)
+    return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org, routing_objects, routed)
 
 
 def _apply(plan: Plan, services: Services, record: RunRecord, progress: ProgressSink, lease: LeaseCheck) -> None:

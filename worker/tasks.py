@@ -14,10 +14,11 @@ from dataclasses import replace
 from celery import Task
 
 from worker.celery import app
-from worker.core.config import load_tier_file
+from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ExitCode, TiersyncError
 from worker.core.record import RunRecord
-from worker.engine import ROUTING_SECTIONS, SyncRequest, run_sync
+from worker.core.routing import routing_due
+from worker.engine import ROUTING_SECTIONS, Section, Services, SyncRequest, run_sync
 from worker.services import build_services
 from worker.settings import load_settings
 
@@ -27,9 +28,28 @@ MAX_RETRIES = 5
 
 def run_request(request: SyncRequest, trigger: str) -> RunRecord:
     """Walk the one path once for a task; the engine logs the run's JSON line and records its history."""
+    record, _ = _run(request, trigger)
+    return record
+
+
+def _run(request: SyncRequest, trigger: str) -> tuple[RunRecord, Services]:
     settings = load_settings()  # logging is Celery's here (worker.celery adds the redaction filter)
     tier_file = load_tier_file(settings.tiersync_config)
-    return run_sync(tier_file, build_services(settings, tier_file), replace(request, trigger=trigger))
+    services = build_services(settings, tier_file)
+    record = run_sync(tier_file, services, replace(request, trigger=trigger))
+    if Section.ORGANIZATIONS in request.sections and record.exit_code == ExitCode.OK:
+        _apply_routing_when_the_tier_file_changed(tier_file, services)
+    return record, services
+
+
+def _apply_routing_when_the_tier_file_changed(tier_file: TierFile, services: Services) -> None:
+    """Queue a routing apply when the tier file's routing changed since the last one (besides its interval)."""
+    try:
+        applied = services.state.load().routing_fingerprint
+    except TiersyncError:
+        return
+    if routing_due(tier_file, applied):
+        routing_apply.apply_async(kwargs={"trigger": "tier-file"})
 
 
 def _settle(task: Task, record: RunRecord, *, retry_when_locked: bool) -> int:

@@ -90,6 +90,9 @@ def test_a_tier_changed_in_salesforce_reaches_zendesk_within_10_seconds(world: W
     world.sandbox.salesforce.update_account(account_id, Support_Tier__c=new_value)
     took = wait_for(lambda: world.tier_of(org_id) == new_tag, 10, "the changed tier reaches Zendesk")
     print(f"changed tier reached Zendesk after {took:.1f}s")
+    wait_for(lambda: sum("managed-by: tiersync" in (t["description"] or "")  # the tier file's routing was never
+                         for t in world.sandbox.zendesk.triggers.values()) == 3,  # applied: the syncs queued it
+             20, "routing applied after the sync")
 
 
 def test_resync_enqueue_queues_ids_and_no_secret(world: World) -> None:

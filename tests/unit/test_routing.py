@@ -186,3 +186,15 @@ def test_a_field_zendesk_does_not_offer_is_refused_at_plan_time() -> None:
                                                 offered, offered))
     with pytest.raises(RemoteStateError, match="trigger definitions do not offer 'update_type'"):
         desired_rules(routed(), context)
+
+
+def test_routing_is_due_when_the_tier_files_routing_changed() -> None:
+    from worker.core.routing import routing_due
+
+    tier_file = routed()
+    assert routing_due(tier_file, None)
+    assert not routing_due(tier_file, tier_file.routing_fingerprint)
+    retitled = make_config(tiers=[{**ROUTED[0], "view": {"title": "VIP queue"}}, *ROUTED[1:]])
+    assert retitled.routing_fingerprint != tier_file.routing_fingerprint
+    assert routing_due(retitled, tier_file.routing_fingerprint)
+    assert not routing_due(make_config(), None)  # no tier asks for routing

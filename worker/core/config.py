@@ -214,6 +214,14 @@ class TierFile(Strict):
         return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     @property
+    def routing_fingerprint(self) -> str:
+        """Digest of everything routing is built from; when it changes, the routing is due to be applied."""
+        decisive = {"routing": self.routing.model_dump(), "field": self.zendesk.organization_field,
+                    "tiers": [tier.model_dump(include={"name", "title", "tag", "routing", "view", "sla"})
+                              for tier in self.tiers]}
+        return hashlib.sha256(json.dumps(decisive, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    @property
     def soql_fields(self) -> tuple[str, ...]:
         """Every Salesforce field tiersync reads, Id first, without duplicates."""
         wanted = ["Id", "Name", *( [self.salesforce.tier_field] if self.salesforce.tier_field else []),

@@ -44,6 +44,12 @@ class RoutingContext:
     definitions: RoutingDefinitions
 
 
+def routing_due(tier_file: TierFile, applied: str | None) -> bool:
+    """True when the tier file asks for routing objects and has changed since routing was last applied."""
+    wanted = any(t.routing or t.view or t.sla for t in tier_file.tiers)
+    return wanted and applied != tier_file.routing_fingerprint
+
+
 def rule_key(tier: Tier, kind: Kind) -> str:
     """The object's key in its marker: ``<tier>:<kind>``."""
     return f"{tier.name}:{kind.value}"

@@ -31,6 +31,7 @@ class RunState:
         failed_ids: accounts whose last write failed; re-read and retried on every run until done.
         salesforce_org: the Salesforce org the state was read from; another org's watermark and
             account ids mean nothing here.
+        routing_fingerprint: the tier file's routing digest when routing was last applied in full.
         routing_objects: how many marked triggers, views and SLA policies the last routing apply
             left; a later read that finds none of them is suspect, not a reason to create them again.
         discarded: why stored state was unusable and ignored (then every other field is empty).
@@ -43,6 +44,7 @@ class RunState:
     failed_ids: tuple[str, ...] = field(default=())
     salesforce_org: str | None = None
     routing_objects: int = 0
+    routing_fingerprint: str | None = None
     discarded: str | None = None
 
     def to_json(self) -> str:
@@ -77,7 +79,9 @@ def _parse_state(data: Any) -> RunState:
     routing = data.get("routing_objects", 0)
     if watermark is not None and not (isinstance(watermark, str) and _STAMP.fullmatch(watermark)):  # our own format
         raise _BadState(f"watermark {str(watermark)[:40]!r} is not a Salesforce timestamp")
-    for name, value in (("config_fingerprint", fingerprint), ("salesforce_org", org)):
+    routing_digest = data.get("routing_fingerprint")
+    for name, value in (("config_fingerprint", fingerprint), ("salesforce_org", org),
+                        ("routing_fingerprint", routing_digest)):
         if value is not None and not isinstance(value, str):
             raise _BadState(f"{name} is not a string")
     for name, count in (("population", population), ("routing_objects", routing)):
@@ -85,7 +89,8 @@ def _parse_state(data: Any) -> RunState:
             raise _BadState(f"{name} is not a count")
     if not isinstance(failed, list) or not all(isinstance(i, str) and try_to_18(i) for i in failed):
         raise _BadState("failed_ids is not a list of Salesforce ids")
-    return RunState(watermark, fingerprint, population, tuple(str(try_to_18(i)) for i in failed), org, routing)
+    return RunState(watermark, fingerprint, population, tuple(str(try_to_18(i)) for i in failed), org, routing,
+                    routing_digest)
 
 
 def parse_stamp(stamp: str) -> datetime | None:
@@ -125,7 +130,8 @@ def usable_state(stored: RunState, org: str, now: datetime) -> tuple[RunState, s
     if stored.discarded:
         return RunState(salesforce_org=org), f"ignored the saved run state because {stored.discarded}{full}"
     if stored != RunState() and stored.salesforce_org != org:
-        return RunState(salesforce_org=org, routing_objects=stored.routing_objects), (
+        return RunState(salesforce_org=org, routing_objects=stored.routing_objects,
+                        routing_fingerprint=stored.routing_fingerprint), (
             f"the saved run state belongs to Salesforce org {stored.salesforce_org or '(unknown)'}, not {org}; "
             f"its watermark and retry list do not apply{full}")
     moment = parse_stamp(stored.watermark) if stored.watermark else None
