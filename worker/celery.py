@@ -22,7 +22,7 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_init
 
 from worker.logsetup import protect_handlers, quiet_client_loggers
 from worker.settings import Settings, load_settings
@@ -74,6 +74,16 @@ def _redact_celery_logging(logger: logging.Logger, *args: Any, **kwargs: Any) ->
     protect_handlers(logger)
     protect_handlers(logging.getLogger())
     quiet_client_loggers()
+
+
+@worker_init.connect
+def _serve_metrics(*args: Any, **kwargs: Any) -> None:
+    """In the worker's main process, before the pool forks: serve metrics when TIERSYNC_METRICS_PORT is set."""
+    port = load_settings().tiersync_metrics_port
+    if port:
+        from worker.metrics import serve
+
+        serve(port)
 
 
 app = Celery("tiersync", include=["worker.tasks"])

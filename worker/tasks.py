@@ -19,6 +19,7 @@ from worker.core.errors import ExitCode, TiersyncError
 from worker.core.record import RunRecord
 from worker.core.routing import routing_due
 from worker.engine import ROUTING_SECTIONS, Section, Services, SyncRequest, run_sync
+from worker.metrics import observe
 from worker.services import build_services
 from worker.settings import load_settings
 
@@ -37,6 +38,7 @@ def _run(request: SyncRequest, trigger: str) -> tuple[RunRecord, Services]:
     tier_file = load_tier_file(settings.tiersync_config)
     services = build_services(settings, tier_file)
     record = run_sync(tier_file, services, replace(request, trigger=trigger))
+    observe(record, trigger)
     if Section.ORGANIZATIONS in request.sections and record.exit_code == ExitCode.OK:
         _apply_routing_when_the_tier_file_changed(tier_file, services)
     return record, services

@@ -10,6 +10,7 @@ import itertools
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +26,15 @@ from tests.integration.conftest import World, expected_tags
 
 pytestmark = pytest.mark.integration
 BROKER = os.environ.get("TIERSYNC_TEST_CELERY_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+METRICS_PORT = _free_port()
 
 
 def procfile(name: str) -> str:
@@ -49,7 +59,7 @@ def processes(world: World, tmp_path: Path) -> Iterator[Callable[[str], subproce
     env = {**os.environ, **world.sandbox.env(), "REDIS_URL": BROKER, "TIERSYNC_CONFIG": str(world.config_path),
            "TIERSYNC_STATE_DIR": str(tmp_path / "state"), "TIERSYNC_SYNC_INTERVAL": "2",
            "TIERSYNC_FULL_SYNC_INTERVAL": "3600", "TIERSYNC_ROUTING_INTERVAL": "3600",
-           "PYTHONPATH": str(ROOT),
+           "PYTHONPATH": str(ROOT), "TIERSYNC_METRICS_PORT": str(METRICS_PORT),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # the venv's celery
     started: list[subprocess.Popen[bytes]] = []
 
@@ -93,6 +103,12 @@ def test_a_tier_changed_in_salesforce_reaches_zendesk_within_10_seconds(world: W
     wait_for(lambda: sum("managed-by: tiersync" in (t["description"] or "")  # the tier file's routing was never
                          for t in world.sandbox.zendesk.triggers.values()) == 3,  # applied: the syncs queued it
              20, "routing applied after the sync")
+    import urllib.request
+
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5).read().decode()
+    runs = [line for line in metrics.splitlines() if line.startswith("tiersync_runs_total{")]
+    assert any('trigger="beat"' in line and 'outcome="ok"' in line for line in runs), metrics[:2000]
+    assert "tiersync_organizations_written_total" in metrics and 'tiersync_api_calls_total{service="zendesk"}' in metrics
 
 
 def test_resync_enqueue_queues_ids_and_no_secret(world: World) -> None:

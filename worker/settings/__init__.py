@@ -64,6 +64,7 @@ _ALLOWED = {
     "tiersync_max_retry_wait": "a number of seconds from 0 to 3600",
     "tiersync_job_timeout": "a number of seconds greater than 0 and at most 86400",
     "tiersync_lock_wait": "a number of seconds from 0 to 3600",
+    "tiersync_metrics_port": "a port number from 1 to 65535",
     "tiersync_sync_interval": "a number of seconds from 1 to 604800",
     "tiersync_full_sync_interval": "a number of seconds from 1 to 604800",
     "tiersync_routing_interval": "a number of seconds from 1 to 604800",

@@ -37,6 +37,8 @@ class RuntimeSettings(BaseSettings):
     """Attempts per request for retryable failures (timeouts, 5xx, 429)."""
     tiersync_max_retry_wait: float = Field(default=60.0, ge=0, le=3600, allow_inf_nan=False)
     """Longest Retry-After honoured in-process; a longer one ends the run as rate limited."""
+    tiersync_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Port the worker serves Prometheus metrics on (``/metrics``); unset: no metrics."""
     tiersync_lock_wait: float = Field(default=30.0, ge=0, le=3600, allow_inf_nan=False)
     """How long a command waits for a run lock another run holds before giving up (exit 9), seconds."""
     tiersync_job_timeout: float = Field(default=600.0, gt=0, le=86400, allow_inf_nan=False)
