@@ -42,6 +42,7 @@ def _instruments() -> dict[str, Any]:
             duration=Histogram("tiersync_run_duration_seconds", "Run duration.", ["mode"],
                                buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)),
             calls=Counter("tiersync_api_calls", "API calls by service.", ["service"]),
+            limited=Counter("tiersync_rate_limited", "Answers of 429 (rate limited) by service.", ["service"]),
             written=Counter("tiersync_organizations_written", "Organizations whose tier was written."),
             failed=Counter("tiersync_failed_rows", "Organization writes Zendesk rejected (retried next run)."),
             drift=Counter("tiersync_routing_drift", "Managed routing objects found edited by hand."),
@@ -59,6 +60,7 @@ def observe(record: RunRecord, trigger: str) -> None:
     metrics["duration"].labels(record.mode).observe(record.duration_seconds)
     for service, counts in record.api_calls.items():
         metrics["calls"].labels(service).inc(counts.get("calls", 0))
+        metrics["limited"].labels(service).inc(counts.get("rate_limited", 0))
     metrics["written"].inc(sum(1 for result in record.writes.values() if result.ok))
     metrics["failed"].inc(len(record.failed_writes()))
     if record.plan is not None and record.plan.routing is not None:

@@ -35,7 +35,7 @@ def test_429_waits_retry_after_then_succeeds() -> None:
     s, sleeps = session()
     assert s.get(URL).status_code == 200
     assert sleeps == [7.0]
-    assert s.counter.snapshot() == {"zendesk": {"calls": 2, "writes": 0}}
+    assert s.counter.snapshot() == {"zendesk": {"calls": 2, "writes": 0, "rate_limited": 1}}
 
 
 @responses.activate

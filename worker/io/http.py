@@ -44,19 +44,22 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
 class CallCounter:
-    """Counts API calls per service (all calls, and writes), thread-safe."""
+    """Counts API calls per service (all calls, writes, and answers of 429), thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
         self._writes: Counter[str] = Counter()
+        self._rate_limited: Counter[str] = Counter()
 
-    def add(self, service: str, method: str) -> None:
-        """Count one request sent to ``service``."""
+    def add(self, service: str, method: str, status: int | None = None) -> None:
+        """Count one request sent to ``service`` (and its answer's status, when there was one)."""
         with self._lock:
             self._calls[service] += 1
             if method.upper() not in ("GET", "HEAD"):
                 self._writes[service] += 1
+            if status == 429:
+                self._rate_limited[service] += 1
 
     def since(self, before: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
         """Calls made after ``before`` (an earlier snapshot), per service."""
@@ -65,9 +68,10 @@ class CallCounter:
                 for service, counts in now.items()}
 
     def snapshot(self) -> dict[str, dict[str, int]]:
-        """``{service: {"calls": n, "writes": m}}``."""
+        """``{service: {"calls": n, "writes": m, "rate_limited": k}}``."""
         with self._lock:
-            return {s: {"calls": self._calls[s], "writes": self._writes[s]} for s in sorted(self._calls)}
+            return {s: {"calls": self._calls[s], "writes": self._writes[s], "rate_limited": self._rate_limited[s]}
+                    for s in sorted(self._calls)}
 
 
 class Pacer:
@@ -354,7 +358,7 @@ class ServiceSession(requests.Session):
         except requests.RequestException as exc:
             self.counter.add(self.service, method)
             raise _transport_error(self.service, url, exc) from None
-        self.counter.add(self.service, method)
+        self.counter.add(self.service, method, response.status_code)
         self.pacer.observe(response.headers)
         if response.status_code < 300:
             return response
