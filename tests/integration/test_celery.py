@@ -203,3 +203,33 @@ def test_two_workers_and_two_queued_resyncs_never_run_at_once_nor_write_twice(wo
     for before, after in itertools.pairwise(ran):  # never two runs at once
         ended = datetime.fromisoformat(before["started_at"]) + timedelta(seconds=before["duration_seconds"])
         assert datetime.fromisoformat(after["started_at"]) >= ended - timedelta(milliseconds=5), (before, after)
+
+
+def test_killing_every_worker_mid_write_loses_nothing_and_frees_the_lock(world: World, processes) -> None:
+    """SIGKILL every worker while a queued resync's update_many jobs are in flight; then an ordinary sync runs
+    within 30 s (the dead lease expires) and every tier is right (the watermark did not move past unapplied work)."""
+    from worker.io.state import namespace_for
+
+    expected = expected_tags(world)
+    zendesk = world.sandbox.zendesk
+    zendesk.job_polls_before_done = 10**6  # jobs stay in flight: the run is stuck mid-write
+    workers = [processes("worker") for _ in range(2)]
+    world.monkeypatch.setenv("REDIS_URL", BROKER)
+    assert world.cli("resync", "--all", "--enqueue").exit_code == 0
+    wait_for(lambda: zendesk.count(method="PUT", path="/api/v2/organizations/update_many") >= 1, 30,
+             "the queued resync is writing")
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    namespace = namespace_for(world.sandbox.zendesk_url.removeprefix("https://"))
+    client = redis.Redis.from_url(BROKER)
+    assert client.exists(f"tiersync:lock:{namespace}")  # the dead run's lease is still there...
+    assert client.get(f"tiersync:state:{namespace}") is None  # ...and it saved no state (no watermark)
+    zendesk.job_polls_before_done = 1
+    started = time.monotonic()
+    run = world.cli("sync", "--json")
+    took = time.monotonic() - started
+    assert run.exit_code == 0, run.stderr
+    assert took < 30 and run.json()["mode"] == "full"
+    assert {org: world.tier_of(org) for org in expected} == expected
+    print(f"after SIGKILL of every worker, the next sync ran after {took:.1f}s and set every tier")
