@@ -77,18 +77,12 @@ def apply_routing_section(tier_file: TierFile, planned: PlannedRouting, target: 
     if planned.plan.category_action is Action.CREATE:
         context = replace(context, category_id=_create_category(target, planned.plan.category))
         outcome.category_created = True
-    desired = {_key(rule): rule for rule in desired_rules(tier_file, context)}  # with the category's id
+    desired = {rule.key: rule for rule in desired_rules(tier_file, context)}  # with the category's id
     for change in planned.plan.writes:
         before_write()  # the run lock's check: stop before a write this run may no longer make
         _apply_one(change, desired, target, outcome)
         outcome.done.append((change.key, change.action))
     return outcome
-
-
-def _key(rule: RuleObject) -> str:
-    marker = rule.marker
-    assert marker is not None
-    return marker.key
 
 
 def _create_category(target: RoutingTarget, name: str) -> str:

@@ -29,11 +29,6 @@ MAX_RETRIES = 5
 
 def run_request(request: SyncRequest, trigger: str) -> RunRecord:
     """Walk the one path once for a task; the engine logs the run's JSON line and records its history."""
-    record, _ = _run(request, trigger)
-    return record
-
-
-def _run(request: SyncRequest, trigger: str) -> tuple[RunRecord, Services]:
     settings = load_settings()  # logging is Celery's here (worker.celery adds the redaction filter)
     tier_file = load_tier_file(settings.tiersync_config)
     services = build_services(settings, tier_file)
@@ -41,7 +36,7 @@ def _run(request: SyncRequest, trigger: str) -> tuple[RunRecord, Services]:
     observe(record, trigger)
     if Section.ORGANIZATIONS in request.sections and record.exit_code == ExitCode.OK:
         _apply_routing_when_the_tier_file_changed(tier_file, services)
-    return record, services
+    return record
 
 
 def _apply_routing_when_the_tier_file_changed(tier_file: TierFile, services: Services) -> None:

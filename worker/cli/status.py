@@ -41,7 +41,7 @@ def status_document(settings: Settings, runs: int) -> dict[str, Any]:
     store = open_store(redis_url, settings.tiersync_state_dir, namespace)
     state = store.load()
     recent = open_history(redis_url, settings.tiersync_state_dir, namespace).recent(runs)
-    holder = getattr(store, "holder", lambda: None)()
+    holder = store.holder()
     return {"store": "redis" if redis_url else str(settings.tiersync_state_dir),
             "watermark": state.watermark, "failed_rows": len(state.failed_ids),
             "salesforce_org": state.salesforce_org, "routing_objects": state.routing_objects,

@@ -20,7 +20,7 @@ from worker.cli.common import (
     prepare,
     progress_reporter,
 )
-from worker.core.config import load_tier_file
+from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ConfigError, TiersyncError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.engine import SyncRequest, run_sync
@@ -34,6 +34,8 @@ def run_request(request: SyncRequest, as_json: bool, limit: int, *, summary: boo
     """Load settings and the tier file, walk the one path with ``request``, show the run, exit with its code."""
     try:
         settings, config = prepare()
+        if request.tier is not None:
+            _known_tier(request.tier, config)
         services = build_services(settings, config)
     except TiersyncError as error:
         fail(error, as_json=as_json)
@@ -86,8 +88,6 @@ def resync(account_ids: Annotated[list[str] | None, typer.Argument(help="Salesfo
              as_json=as_json)
     try:
         ids = parse_account_ids(account_ids or [])
-        if tier is not None:
-            _known_tier(tier)
     except TiersyncError as error:
         fail(error, as_json=as_json)
     if enqueue:
@@ -99,8 +99,8 @@ def resync(account_ids: Annotated[list[str] | None, typer.Argument(help="Salesfo
     run_request(request, as_json, limit)
 
 
-def _known_tier(name: str) -> None:
-    names = load_tier_file(load_settings().tiersync_config).tier_names
+def _known_tier(name: str, config: TierFile) -> None:
+    names = config.tier_names
     if name not in names:
         raise ConfigError(f"--tier {name!r} is not a tier of the tier file", hint=f"use one of {', '.join(names)}")
 
@@ -110,7 +110,10 @@ def _enqueue(account_ids: list[str] | None, tier: str | None, *, dry_run: bool, 
     try:
         if dry_run:
             raise ConfigError("--enqueue and --dry-run do not go together", hint="drop one of them")
-        if load_settings().redis_url is None:
+        settings = load_settings()
+        if tier is not None:
+            _known_tier(tier, load_tier_file(settings.tiersync_config))
+        if settings.redis_url is None:
             raise ConfigError("--enqueue needs REDIS_URL: the queue lives in Redis",
                               hint="set REDIS_URL to the workers' Redis, or run without --enqueue")
         from worker.tasks import enqueue_resync

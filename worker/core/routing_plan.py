@@ -148,20 +148,14 @@ def plan_routing(desired: Sequence[RuleObject], live: Iterable[RuleObject], *, c
     """
     live = list(live)
     managed, duplicates = _managed_by_key(live)
-    changes = [_change(rule, managed.get(_key(rule)), enforce=enforce) for rule in desired]
-    wanted = {_key(rule) for rule in desired}
+    changes = [_change(rule, managed.get(rule.key), enforce=enforce) for rule in desired]
+    wanted = {rule.key for rule in desired}
     changes += [RoutingChange(key, obj.kind, Action.DELETE, Why.REMOVED, obj.title, obj.id)
                 for key, obj in sorted(managed.items()) if key not in wanted]
     order = list(Kind)
     changes.sort(key=lambda c: order.index(c.kind))  # stable: tier order kept within a kind
     return RoutingPlan(category, Action.NONE if category_exists else Action.CREATE, tuple(changes),
                        _collisions(desired, live), duplicates)
-
-
-def _key(rule: RuleObject) -> str:
-    marker = rule.marker
-    assert marker is not None, "desired rules always carry their marker"
-    return marker.key
 
 
 def _managed_by_key(live: list[RuleObject]) -> tuple[dict[str, RuleObject], tuple[Duplicate, ...]]:
@@ -177,7 +171,7 @@ def _managed_by_key(live: list[RuleObject]) -> tuple[dict[str, RuleObject], tupl
 
 
 def _change(desired: RuleObject, live: RuleObject | None, *, enforce: bool) -> RoutingChange:
-    key = _key(desired)
+    key = desired.key
     if live is None:
         return RoutingChange(key, desired.kind, Action.CREATE, Why.NEW, desired.title, desired=desired)
     base = RoutingChange(key, desired.kind, Action.NONE, Why.IN_STEP, desired.title, live.id, desired)

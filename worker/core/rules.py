@@ -75,6 +75,14 @@ class RuleObject:
         """The ownership marker in the description, if any."""
         return parse_marker(self.description)
 
+    @property
+    def key(self) -> str:
+        """The ``<tier>:<kind>`` key of a marked object (every desired object carries its marker)."""
+        marker = self.marker
+        if marker is None:
+            raise ValueError(f"{self.title!r} carries no tiersync marker")
+        return marker.key
+
     def content_digest(self) -> str:
         """Digest of title and attributes: what tiersync wrote, stamped into the marker."""
         text = json.dumps({"title": self.title, "attributes": self.attributes}, sort_keys=True, default=str)

@@ -12,6 +12,8 @@ import logging
 from pathlib import Path
 from typing import Any, Protocol
 
+from worker.io.redisclient import redis_client
+
 log = logging.getLogger(__name__)
 KEEP = 50
 
@@ -88,7 +90,5 @@ def _parsed(raw: list[Any]) -> list[dict[str, Any]]:
 def open_history(redis_url: str | None, state_dir: Path, namespace: str) -> RunHistory:
     """Redis when ``redis_url`` is set, else a file under ``state_dir``."""
     if redis_url:
-        import redis
-
-        return RedisRunHistory(redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5), namespace)
+        return RedisRunHistory(redis_client(redis_url), namespace)
     return FileRunHistory(state_dir, namespace)

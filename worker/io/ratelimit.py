@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from worker.io.http import Pacer
+from worker.io.redisclient import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,4 @@ def pacer_for(redis_url: str | None, service: str, namespace: str, *, max_wait: 
     """A shared pacer when REDIS_URL is set (every worker of one Zendesk account), else this process's own."""
     if not redis_url:
         return Pacer(max_wait=max_wait, sleep=sleep)
-    import redis
-
-    client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-    return RedisPacer(client, f"tiersync:pace:{service}:{namespace}", max_wait=max_wait, sleep=sleep)
+    return RedisPacer(redis_client(redis_url), f"tiersync:pace:{service}:{namespace}", max_wait=max_wait, sleep=sleep)

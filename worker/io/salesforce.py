@@ -12,7 +12,6 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from simple_salesforce.api import Salesforce
@@ -25,6 +24,7 @@ from worker.core.errors import AuthError, QuotaExhaustedError, RemoteStateError
 from worker.core.ids import InvalidSalesforceId, to_18
 from worker.core.model import Account
 from worker.core.redaction import redact, register_secret
+from worker.core.runstate import parse_stamp
 from worker.io.http import ServiceSession
 from worker.settings import SalesforceAuth, Settings
 
@@ -71,7 +71,7 @@ def _sign_in(settings: Settings, session: ServiceSession) -> Salesforce:
     version = settings.salesforce_api_version
     if mode is SalesforceAuth.ACCESS_TOKEN:
         assert settings.salesforce_instance_url and settings.salesforce_access_token
-        return Salesforce(instance_url=settings.salesforce_instance_url.strip().rstrip("/"),
+        return Salesforce(instance_url=settings.salesforce_instance_url,
                           session_id=settings.salesforce_access_token.get_secret_value(),
                           session=session, version=version)
     if mode is SalesforceAuth.JWT:
@@ -90,7 +90,7 @@ def _sign_in(settings: Settings, session: ServiceSession) -> Salesforce:
         # SOAP login at the org's own URL (a My Domain, or https://127.0.0.1:PORT): simple-salesforce's
         # SalesforceLogin takes it as scratch_url, which the Salesforce constructor does not pass on.
         session_id, instance = SalesforceLogin(session=session, sf_version=version,
-                                               scratch_url=settings.salesforce_instance_url.strip().rstrip("/"),
+                                               scratch_url=settings.salesforce_instance_url,
                                                **credentials)
         return Salesforce(session_id=session_id, instance=instance, session=session, version=version)
     return Salesforce(domain=settings.salesforce_domain, session=session, version=version, **credentials)
@@ -98,7 +98,9 @@ def _sign_in(settings: Settings, session: ServiceSession) -> Salesforce:
 
 def soql_datetime(modstamp: str) -> str:
     """A Salesforce timestamp (``2024-05-01T12:00:00.000+0000``) as a SOQL UTC literal, seconds kept."""
-    stamp = datetime.strptime(modstamp, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+    stamp = parse_stamp(modstamp)
+    if stamp is None:
+        raise ValueError(f"{modstamp!r} is not a Salesforce timestamp")
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -21,10 +21,10 @@ from worker.core.errors import AuthError, LockedError, StateStoreError
 from worker.core.ports import StateStore
 from worker.core.runstate import RunState
 from worker.io.lease import BUSY_HINT, LEASE_SECONDS, Lease, RedisLease, held, wait_for
+from worker.io.redisclient import redis_client
 
 __all__ = ["FileStateStore", "RedisStateStore", "RunState", "StateStore", "namespace_for", "open_store"]
 
-LOCK_TTL_SECONDS = LEASE_SECONDS  # a killed holder's Redis lock frees itself within this many seconds
 
 
 class FileStateStore:
@@ -215,8 +215,5 @@ def namespace_for(zendesk_netloc: str) -> str:
 def open_store(redis_url: str | None, state_dir: Path, namespace: str) -> StateStore:
     """Redis when ``redis_url`` is set, else a file under ``state_dir``."""
     if redis_url:
-        import redis
-
-        client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
-        return RedisStateStore(client, namespace)
+        return RedisStateStore(redis_client(redis_url), namespace)
     return FileStateStore(state_dir, namespace)

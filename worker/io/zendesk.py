@@ -112,6 +112,7 @@ class ZendeskClient:
         self._job_timeout = job_timeout
         self._sleep, self._clock = sleep, clock
         self._single_job_polling = False
+        self._admin_confirmed = False
 
     def me(self) -> dict[str, Any]:
         """The authenticated user (``role`` tells whether it is an admin)."""
@@ -119,11 +120,18 @@ class ZendeskClient:
         return {"id": user.id, "email": getattr(user, "email", None), "role": getattr(user, "role", None)}
 
     def require_admin(self) -> None:
-        """Raise AuthError unless the token belongs to an admin (needed for fields and update_many)."""
+        """Raise AuthError unless the token belongs to an admin (needed for fields and update_many).
+
+        Asked once per client: the field, organization and routing sections of one run share the answer
+        (a token demoted meanwhile still gets each write refused with 403).
+        """
+        if self._admin_confirmed:
+            return
         role = self.me().get("role")
         if role != "admin":
             raise AuthError(f"the Zendesk user is {role!r}, not an admin",
                             hint="use an admin's API token: organization fields and update_many need one")
+        self._admin_confirmed = True
 
     def find_field(self) -> OrganizationFieldState | None:
         """The managed field, or None when no organization field has our key.
