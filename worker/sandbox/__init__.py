@@ -1,12 +1,13 @@
 """Fake Salesforce and Zendesk HTTPS servers speaking the real REST protocols (demo, tests, benchmarks).
 
-Public interface: :class:`worker.sandbox.server.Sandbox` and :func:`worker.sandbox.seed.seed_demo`.
+Public interface: :class:`worker.sandbox.server.Sandbox` and :func:`worker.sandbox.seed.seed_demo`; tests move
+time with the clocks ``server.py`` also exports (``ManualClock``, ``OffsetClock``; ``Sandbox.advance``).
 
 Layout:
 
 - ``server.py``: ``Sandbox``, both fakes over TLS on 127.0.0.1, and the environment that points tiersync at them.
 - ``__main__.py``: ``python -m worker.sandbox``, serve a seeded sandbox until Ctrl-C or SIGTERM.
-- ``httpbase.py``: request/response values, the ``Router`` both fakes use, fault rules, the HTTPS server.
+- ``httpbase.py``: request/response values, the ``Router`` both fakes use, fault rules, the HTTPS server, clocks.
 - ``tls.py``: a private CA and the server's TLS context.
 - ``salesforce.py``: ``FakeSalesforce``, the org's state and its REST and SOAP-login endpoints.
 - ``sobjects.py``: Salesforce object metadata (Account's describe fields, SOQL schema, defaults).

@@ -8,6 +8,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,24 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class OffsetClock:
+    """The real clock moved forward by ``offset`` seconds: tests skip minutes without sleeping, and time still runs.
+
+    Give one to both fakes (``Sandbox(clock=OffsetClock())``, the default) so ``advance`` moves them together:
+    a Zendesk rate-limit window ends, Salesforce stamps and Zendesk ``updated_at`` values leave "the last minute".
+    """
+
+    def __init__(self, offset: float = 0.0, base: Clock = time.time) -> None:
+        self.offset = offset
+        self._base = base
+
+    def __call__(self) -> float:
+        return self._base() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 @dataclass

@@ -6,12 +6,12 @@ import shutil
 import tempfile
 from types import TracebackType
 
-from worker.sandbox.httpbase import Clock, ManualClock, ServerThread
+from worker.sandbox.httpbase import Clock, ManualClock, OffsetClock, ServerThread
 from worker.sandbox.salesforce import FakeSalesforce
 from worker.sandbox.tls import make_tls
 from worker.sandbox.zendesk import FakeZendesk
 
-__all__ = ["ManualClock", "Sandbox"]
+__all__ = ["ManualClock", "OffsetClock", "Sandbox"]
 
 
 class Sandbox:
@@ -21,18 +21,29 @@ class Sandbox:
 
         with Sandbox() as sb:
             env = sb.env()   # SALESFORCE_*, ZENDESK_*, REQUESTS_CA_BUNDLE
+            sb.advance(61)   # both fakes are a minute later, without sleeping
+
+    Both fakes read one ``clock`` (default: an :class:`OffsetClock` on the real time).
     """
 
     def __init__(self, *, zendesk_rate_limit_per_minute: int = 100_000, salesforce_daily_limit: int = 1_000_000,
                  clock: Clock | None = None, host: str = "127.0.0.1", salesforce_port: int = 0,
                  zendesk_port: int = 0) -> None:
-        self.salesforce = FakeSalesforce(daily_limit=salesforce_daily_limit, clock=clock)
-        self.zendesk = FakeZendesk(rate_limit_per_minute=zendesk_rate_limit_per_minute, clock=clock)
+        self.clock: Clock = clock or OffsetClock()
+        self.salesforce = FakeSalesforce(daily_limit=salesforce_daily_limit, clock=self.clock)
+        self.zendesk = FakeZendesk(rate_limit_per_minute=zendesk_rate_limit_per_minute, clock=self.clock)
         self._host = host
         self._ports = (salesforce_port, zendesk_port)
         self._tmpdir: str | None = None
         self._servers: list[ServerThread] = []
         self._ca_path: str | None = None
+
+    def advance(self, seconds: float) -> None:
+        """Move both fakes' time forward (an :class:`OffsetClock` or :class:`ManualClock`; tests never sleep)."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise TypeError("this Sandbox's clock cannot be moved: pass clock=OffsetClock() or ManualClock()")
+        advance(seconds)
 
     def start(self) -> Sandbox:
         """Bind both servers and serve from daemon threads. Returns self."""
