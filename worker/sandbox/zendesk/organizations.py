@@ -77,6 +77,22 @@ class OrganizationsMixin(OrganizationFieldsMixin):
             self._names[name.casefold()] = org_id
             return org_id
 
+    def set_org_field(self, org_id: int, key: str, value: Any) -> None:
+        """Change one organization field value directly, as an agent does in the UI (no HTTP, no API limits).
+
+        Validated like a PUT (RecordInvalid for a value the field refuses; ValueError for an unknown key),
+        and ``updated_at`` is bumped, so the incremental export shows the change.
+        """
+        with self.lock:
+            org = self.organizations[org_id]
+            if key not in {f["key"] for f in self.fields.values()}:
+                raise ValueError(f"no organization field with key {key!r}")
+            changes = {"organization_fields": {key: value}}
+            problem = self.org_change_problem(org, changes)
+            if problem:
+                raise RecordInvalid(invalid("base", problem, "InvalidValue"))
+            self.apply_org_changes(org, changes)
+
     def delete_organization(self, org_id: int) -> None:
         with self.lock:
             org = self.organizations.pop(org_id)
