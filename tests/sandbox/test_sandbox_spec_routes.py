@@ -46,6 +46,7 @@ def spec_operations() -> set[tuple[str, str]]:
 def test_every_route_is_an_operation_of_the_spec(spec_operations: set[tuple[str, str]]) -> None:
     routes = {(route.method, _route_template(route.pattern.pattern)) for route in router.routes}
     assert ("GET", "/api/v2/triggers/definitions") in routes and ("PATCH", "/api/v2/trigger_categories/{}") in routes
+    assert ("GET", "/api/v2/incremental/organizations") in routes  # IncrementalOrganizationExport
     assert sorted(routes - spec_operations) == []
 
 

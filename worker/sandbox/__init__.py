@@ -21,6 +21,7 @@ Layout:
 - ``zendesk/fields.py``: organization fields (rules and endpoints).
 - ``zendesk/organizations.py``: organizations (rules and endpoints).
 - ``zendesk/jobs.py``: ``update_many`` jobs and ``job_statuses``.
+- ``zendesk/export.py``: the time-based incremental organization export (``incremental/organizations``).
 - ``zendesk/groups.py``: groups (``add_group``, list and show).
 - ``zendesk/rules.py``: the condition and action tables of triggers, views and SLA policies (their definitions, checks).
 - ``zendesk/categories.py``: trigger categories (string ids, their own error shape).

@@ -7,6 +7,7 @@ endpoints on :data:`worker.sandbox.zendesk.api.router`.
 from __future__ import annotations
 
 from worker.sandbox.httpbase import Request, Response
+from worker.sandbox.zendesk.export import OrganizationExportMixin
 from worker.sandbox.zendesk.gateway import serve
 from worker.sandbox.zendesk.jobs import JobsMixin
 from worker.sandbox.zendesk.slas import SlaPoliciesMixin
@@ -14,14 +15,14 @@ from worker.sandbox.zendesk.triggers import TriggersMixin
 from worker.sandbox.zendesk.views import ViewsMixin
 
 
-class FakeZendesk(TriggersMixin, ViewsMixin, SlaPoliciesMixin, JobsMixin):
+class FakeZendesk(TriggersMixin, ViewsMixin, SlaPoliciesMixin, OrganizationExportMixin, JobsMixin):
     """In-memory Zendesk Support account.
 
-    Organizations, organization fields, background jobs, users/me, groups, trigger categories, triggers,
-    views and SLA policies.
+    Organizations (and their incremental export), organization fields, background jobs, users/me, groups,
+    trigger categories, triggers, views and SLA policies.
 
-    Tests also drive it directly: ``add_organization``, ``add_field``, ``add_group``, ``add_trigger_category``,
-    ``fail_next``, ``commit_then_fail_next``, ``count``, ``requests``...
+    Tests also drive it directly: ``add_organization``, ``set_org_field``, ``add_field``, ``add_group``,
+    ``add_trigger_category``, ``fail_next``, ``commit_then_fail_next``, ``count``, ``requests``...
     """
 
     def handle(self, request: Request) -> Response:

@@ -91,6 +91,11 @@ class ZendeskState:
         self.job_polls_before_done = 1
         self.window_start = 0.0
         self.window_count = 0
+        # incremental exports have their own limit besides the account-wide one (api-facts A.6 "Endpoint limits":
+        # 10 requests a minute, 30 with the High Volume add-on); None disables it
+        self.export_limit_per_minute: int | None = 10
+        self.export_window_start = 0.0
+        self.export_window_count = 0
         self.org_update_times: dict[int, list[float]] = {}
         # what happened
         self.requests: list[tuple[str, str, str]] = []
