@@ -3,6 +3,9 @@
 Speaks the protocol simple-salesforce uses: ``Authorization: Bearer <token>``, ``/services/data/vNN.N/...``,
 ``query``/``queryAll`` with ``nextRecordsUrl`` paging, ``limits``, ``sobjects/Account/describe`` and the
 ``Sforce-Limit-Info`` header on every response.
+
+Deleted records stay in the recycle bin (``IsDeleted = true``) until purged: ``query`` and the record
+endpoint leave them out, ``queryAll`` returns them (including its ``nextRecordsUrl`` pages).
 """
 
 from __future__ import annotations
@@ -127,6 +130,30 @@ class FakeSalesforce:
             stamp = given.pop("SystemModstamp", None) or self._next_stamp()
             record.update(given)
             record["LastModifiedDate"] = record["SystemModstamp"] = stamp
+
+    def delete_account(self, account_id: str) -> None:
+        """Soft-delete an Account into the recycle bin: ``IsDeleted`` true, SystemModstamp bumped to now.
+
+        Like Salesforce, ``query`` no longer returns it and ``queryAll`` does. ValueError if already deleted.
+        """
+        self._set_deleted(account_id, True)
+
+    def undelete_account(self, account_id: str) -> None:
+        """Restore an Account from the recycle bin (``IsDeleted`` false, stamps bumped). ValueError if not deleted."""
+        self._set_deleted(account_id, False)
+
+    def purge_account(self, account_id: str) -> None:
+        """Remove an Account entirely, as emptying the recycle bin (or a hard delete) does: no query finds it."""
+        with self.lock:
+            del self.accounts[to_18(account_id)]
+
+    def _set_deleted(self, account_id: str, deleted: bool) -> None:
+        with self.lock:
+            record = self.accounts[to_18(account_id)]
+            if record["IsDeleted"] == deleted:
+                raise ValueError(f"Account {record['Id']} is {'already' if deleted else 'not'} in the recycle bin")
+            record["IsDeleted"] = deleted
+            record["LastModifiedDate"] = record["SystemModstamp"] = self._next_stamp()
 
     def fail_next(self, count: int, status: int, body: Any, headers: dict[str, str] | None = None,
                   path_contains: str = "") -> None:
@@ -253,10 +280,19 @@ def _record(sf: FakeSalesforce, request: Request) -> Response:
     record = sf.accounts.get(to_18(request.params["id"]))
     if record is None:
         return _not_found(request)
+    if record["IsDeleted"]:
+        # Deleted records are "filtered out of most operations, such as sObject Rows or Query"
+        # (developer.salesforce.com/docs/atlas.en-us.258.0.api_rest.meta/api_rest/dome_get_deleted.htm); the
+        # answer is a 404 [{"message":"entity is deleted","errorCode":"ENTITY_IS_DELETED"}], as seen in public
+        # client code and transcripts (not in the REST reference itself).
+        return sf_error(404, "ENTITY_IS_DELETED", "entity is deleted")
     return Response(200, _project(record, list(ACCOUNT_SCHEMA.fields), request.params["version"]))
 
 
-@_router.route("GET", _VERSION + "/(?:query|queryAll)")
+# Query filters out deleted records; QueryAll "returns records that are soft deleted due to a merge or delete"
+# until they are purged from the recycle bin
+# (developer.salesforce.com/docs/atlas.en-us.250.0.api_rest.meta/api_rest/resources_queryall.htm).
+@_router.route("GET", _VERSION + "/(?P<resource>query|queryAll)")
 def _query(sf: FakeSalesforce, request: Request) -> Response:
     text = request.param("q")
     if text is None:
@@ -266,7 +302,9 @@ def _query(sf: FakeSalesforce, request: Request) -> Response:
         query = soql.parse(text, {"Account": ACCOUNT_SCHEMA})
     except soql.SoqlError as exc:
         return sf_error(400, exc.code, exc.message)
-    rows = query.run(sf.accounts.values(), ACCOUNT_SCHEMA.fields)
+    include_deleted = request.params["resource"] == "queryAll"
+    records = [r for r in sf.accounts.values() if include_deleted or not r["IsDeleted"]]
+    rows = query.run(records, ACCOUNT_SCHEMA.fields)
     if query.count_only:
         return Response(200, {"totalSize": len(rows), "done": True, "records": []})
     version = request.params["version"]
@@ -274,6 +312,10 @@ def _query(sf: FakeSalesforce, request: Request) -> Response:
     return sf._page(records, 0, _batch_size(request), version, None)
 
 
+# A cursor holds the rows its query or queryAll selected, deleted ones included for queryAll. Like Salesforce,
+# a queryAll's nextRecordsUrl says ``query`` and both ``query/<locator>`` and ``queryAll/<locator>`` serve it:
+# "The remaining results include deleted records that match the initial query"
+# (developer.salesforce.com/docs/atlas.en-us.240.0.api_rest.meta/api_rest/resources_queryall_more_results.htm).
 @_router.route("GET", _VERSION + r"/(?:query|queryAll)/(?P<locator>[A-Za-z0-9]{15,18})-(?P<offset>\d+)")
 def _query_more(sf: FakeSalesforce, request: Request) -> Response:
     locator, offset = request.params["locator"], int(request.params["offset"])

@@ -3,7 +3,8 @@
 Supported: ``SELECT f1, f2 | COUNT() FROM Obj [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...]
 [LIMIT n] [OFFSET n]``. Conditions: ``field op literal`` (op in ``= != <> < <= > >= LIKE``),
 ``field [NOT] IN (...)``, ``AND``, ``OR``, ``NOT`` and parentheses; like real SOQL, mixing AND and OR
-at one level without parentheses is rejected. Keywords and field names are case-insensitive; string
+at one level without parentheses is rejected. Literals: quoted strings, numbers, ``TRUE``/``FALSE`` (so
+``IsDeleted = true`` works), ``NULL``, dates and datetimes. Keywords and field names are case-insensitive; string
 equality, IN, LIKE and ordering are case-insensitive (Salesforce semantics for text fields); Id
 literals may be 15 or 18 characters; datetime literals compare as instants.
 """
