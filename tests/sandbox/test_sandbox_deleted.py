@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+import requests
+from simple_salesforce import format_soql
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
 from worker.sandbox.salesforce import FakeSalesforce
-from worker.sandbox.server import ManualClock, Sandbox
+from worker.sandbox.server import ManualClock, OffsetClock, Sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -93,3 +97,29 @@ def test_query_all_cursor_keeps_deleted_rows_on_every_page(sb: Sandbox, sf) -> N
     assert len(live) == 300 and not any(r["IsDeleted"] for r in live)
     assert sum("/query/01g" in path for _, path in sb.salesforce.requests[-2:]) == 1  # it did page
 
+
+def test_one_offset_clock_moves_both_incremental_reads(make_sf) -> None:
+    """A deletion in Salesforce and an edit in Zendesk, both read incrementally after the clock moves a minute."""
+    with Sandbox(clock=OffsetClock()) as sb:
+        sf = make_sf(sb)  # also points REQUESTS_CA_BUNDLE at this sandbox
+        account = sb.salesforce.add_account(Name="Clocked")
+        org = sb.zendesk.add_organization("Clocked org", external_id=account)
+        sb.advance(3600)
+        watermark = datetime.fromtimestamp(int(sb.clock()), UTC)
+        sb.advance(1)
+        sb.salesforce.delete_account(account)
+        sb.zendesk.add_field("tier", "text", "Tier")
+        sb.zendesk.set_org_field(org, "tier", "gold")
+        export = f"{sb.zendesk_url}/api/v2/incremental/organizations.json"
+        auth = (f"{sb.zendesk.email}/token", sb.zendesk.api_token)
+        since = int(watermark.timestamp())
+
+        assert requests.get(export, params={"start_time": since}, auth=auth, timeout=5).status_code == 400
+        sb.advance(61)  # no sleeping: the edit is now more than a minute old
+        body = requests.get(export, params={"start_time": since}, auth=auth, timeout=5).json()
+        assert [o["id"] for o in body["organizations"]] == [org] and body["end_of_stream"] is True
+        changed = format_soql("SELECT Id, IsDeleted FROM Account WHERE SystemModstamp >= {}", watermark)
+        assert sf.query(changed)["records"] == []
+        assert [(r["Id"], r["IsDeleted"]) for r in sf.query(changed, include_deleted=True)["records"]] == [
+            (account, True)]
+        assert sb.errors == []
