@@ -128,12 +128,13 @@ def test_start_time_too_recent_or_invalid_is_400(env: Env) -> None:
         "error": "InvalidValue", "description": "Too recent start_time. Use a start_time older than 1 minute"})
     assert env.export(T0 - 60).status_code == 200
     assert env.export(T0 + 3600).status_code == 400
-    for bad in (None, "", "soon", "1714564000.5", "-5"):
+    for bad in (None, "", "soon", "1714564000.5", "-5", "\u00b2"):
         response = env.export(bad)
         assert (response.status_code, response.json()["error"]) == (400, "InvalidValue"), bad
         assert set(response.json()) == {"error", "description"}
-    bad_page = env.export(T0 - 600, per_page="many")
-    assert (bad_page.status_code, bad_page.json()["error"]) == (400, "InvalidValue")
+    for bad in ("many", "--5", "1.5"):
+        bad_page = env.export(T0 - 600, per_page=bad)
+        assert (bad_page.status_code, bad_page.json()["error"]) == (400, "InvalidValue"), bad
 
 
 def test_non_admin_is_forbidden(env: Env) -> None:

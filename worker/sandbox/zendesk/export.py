@@ -18,6 +18,7 @@ schema ExportIncrementalOrganizationsResponse) and shared/reference/api-facts.md
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -70,9 +71,9 @@ def _export(zd: FakeZendesk, request: Request) -> Response:
     # The OAS only says start_time is a required integer; these two refusals' exact bodies are assumptions.
     if not raw_start:
         return error(400, "InvalidValue", "start_time parameter is required")
-    if not raw_start.isdigit():
+    if not re.fullmatch(r"[0-9]+", raw_start):
         return error(400, "InvalidValue", "start_time must be an integer number of seconds since the epoch")
-    if raw_per_page and not raw_per_page.lstrip("-").isdigit():
+    if raw_per_page and not re.fullmatch(r"-?[0-9]+", raw_per_page):
         return error(400, "InvalidValue", "per_page must be an integer")
     start_time = int(raw_start)
     per_page = min(MAX_PER_PAGE, max(1, int(raw_per_page or MAX_PER_PAGE)))
