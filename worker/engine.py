@@ -14,18 +14,17 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
 
 from worker.core.actions import Action
+from worker.core.changes import EXPORT_MARGIN_SECONDS, mark_manual_edits, next_written, plan_removals
 from worker.core.config import TierFile
 from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
-from worker.core.fieldplan import plan_field, with_holders
-from worker.core.model import Account, Organization
+from worker.core.fieldplan import plan_field, unread_field, with_holders
 from worker.core.plan import Plan, build_plan, check_change_fraction, only_tier
 from worker.core.ports import (
     AccountSource,
@@ -38,14 +37,14 @@ from worker.core.ports import (
 )
 from worker.core.record import RunRecord
 from worker.core.routing_plan import RoutingOutcome
-from worker.core.runstate import RunState, next_watermark, usable_state
+from worker.core.runstate import RunState, next_watermark, seen_at_watermark, usable_state
 from worker.io.history import RunHistory
 from worker.io.http import CallCounter
+from worker.reading import Mode, SideRead, read_sides
 from worker.render.json import run_entry
 from worker.routing_section import PlannedRouting, apply_routing_section, plan_routing_section
 
 log = logging.getLogger(__name__)
-Mode = Literal["full", "incremental", "ids"]
 
 
 class Section(StrEnum):
@@ -104,65 +103,49 @@ class SyncRequest:
     lock_wait: float = 0.0
 
 
-def _read(config: TierFile, services: Services, request: SyncRequest, state: RunState,
-          record: RunRecord, progress: ProgressSink) -> tuple[list[Account], list[Organization], bool]:
-    """Read accounts and organizations; returns them and whether the read was full."""
-    sf, zd = services.salesforce, services.zendesk
-    mode = request.mode
-    if mode == "incremental" and (state.watermark is None or state.config_fingerprint != config.fingerprint):
-        record.notes.append("no watermark for this tier file yet: reading every account (full run)")
-        mode = "full"
-    if mode == "full":
-        accounts = list(sf.read(progress=lambda n: progress("salesforce accounts", n)))
-        organizations = list(zd.all_organizations(lambda n: progress("zendesk organizations", n)))
-        return accounts, organizations, True
-    if mode == "incremental":
-        accounts = list(sf.read(since=state.watermark, progress=lambda n: progress("salesforce accounts", n)))
-        retry = set(state.failed_ids) - {a.id for a in accounts}
-        if retry:
-            record.notes.append(f"retrying {len(retry)} account(s) whose last write failed")
-            accounts += list(sf.read_ids(retry))
-    else:
-        accounts = list(sf.read_ids(request.account_ids))
-        missing = sorted(set(request.account_ids) - {a.id for a in accounts})
-        if missing:
-            record.notes.append(f"not found in Salesforce scope: {', '.join(missing)}")
-    organizations = zd.organizations_for([a.id for a in accounts])
-    return accounts, organizations, False
-
-
-def _next_state(config: TierFile, request: SyncRequest, state: RunState, accounts: Sequence[Account],
-                record: RunRecord, org: str | None) -> RunState:
+def _next_state(config: TierFile, request: SyncRequest, state: RunState, read: SideRead | None,
+                record: RunRecord, org: str | None, now: datetime) -> RunState:
     routing_objects = record.routing.managed_after if record.routing is not None else state.routing_objects
     routed = config.routing_fingerprint if record.routing is not None else state.routing_fingerprint
-    if org is None:  # no organizations read: only the routing count and digest move
+    if org is None or read is None:  # no organizations read: only the routing count and digest move
         return replace(state, routing_objects=routing_objects, routing_fingerprint=routed)
     assert record.plan is not None
     failed = {account_id for account_id, _, _ in record.failed_writes()}
+    written = next_written(state.written, read.review.read_back if read.review else (), record.applied_writes(),
+                           int(now.timestamp()))
+    pending = tuple(sorted(record.failed_clears()))
     if request.mode == "ids" or request.tier is not None:  # only some ids were re-tried; keep the others' debt
         retried = set(request.account_ids) | {item.account_id for item in record.plan.accounts}
         kept = set(state.failed_ids) - retried
         return replace(state, failed_ids=tuple(sorted(kept | failed)), salesforce_org=org,
-                       routing_objects=routing_objects, routing_fingerprint=routed)
+                       routing_objects=routing_objects, routing_fingerprint=routed, written=written)
     # Full and incremental runs request every previously failed id (incremental via read_ids), so
     # afterwards the debt is exactly this run's failures: ids that left the scope are dropped.
     same_config = state.config_fingerprint == config.fingerprint
-    watermark = next_watermark((a.modstamp for a in accounts), state.watermark if same_config else None)
+    rows = [(a.id, a.modstamp) for a in read.accounts] + [(r.id, r.modstamp) for r in read.removed]
+    previous = state.watermark if same_config and not read.full else None
+    watermark = next_watermark((stamp for _, stamp in rows), previous)
+    seen = seen_at_watermark(rows, watermark, state.salesforce_seen if watermark == previous else ())
     population = record.plan.population if record.plan.full else state.population
-    return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org, routing_objects, routed)
+    if read.review is not None:
+        mark, at_mark = read.review.mark, read.review.seen
+    else:  # a full read saw every organization as it was when the read began
+        mark, at_mark = int(read.started.timestamp()) - EXPORT_MARGIN_SECONDS, ()
+    return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org, routing_objects, routed,
+                    salesforce_seen=seen, zendesk_mark=mark, zendesk_seen=at_mark, written=written,
+                    pending_removals=pending)
 
 
 def _apply(plan: Plan, services: Services, record: RunRecord, progress: ProgressSink, lease: LeaseCheck) -> None:
     zd = services.zendesk
-    if plan.field.action is Action.NONE and not plan.changes:
+    if plan.field.action is Action.NONE and not plan.writes:
         return
     zd.require_admin()
     lease.check()
     if plan.field.action is not Action.NONE:
         zd.apply_field(plan.field)
         record.field_applied = True
-    changes = [(item.organization_id, item.target_tag) for item in plan.changes
-               if item.organization_id is not None and item.target_tag]
+    changes = plan.writes
     progress("zendesk writes", 0, len(changes))
     results = zd.write_tags(changes, lambda n: progress("zendesk writes", n, len(changes)), before_batch=lease.check)
     record.writes = {result.organization_id: result for result in results}
@@ -181,18 +164,14 @@ _UNLOCKED = _Unlocked()
 def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, record: RunRecord,
                     progress: ProgressSink, lease: LeaseCheck) -> None:
     state, org = _load_state(services, request, record)
-    field = plan_field(config, services.zendesk.find_field())
-    accounts: list[Account] = []
+    read: SideRead | None = None
     if Section.ORGANIZATIONS in request.sections:
-        accounts, organizations, full = _read(config, services, request, state, record, progress)
-        if full:
-            holders = Counter(o.tier_tag for o in organizations if o.tier_tag)
-            field = with_holders(field, holders, prune=request.prune_options)
-        record.plan = build_plan(config, accounts, organizations, field, full=full, population=state.population)
-        record.mode = "full" if full and request.mode != "full" else record.mode
-        if request.tier is not None:
-            record.plan = only_tier(record.plan, config.tier(request.tier).tag, request.tier)
+        read = read_sides(config, services.salesforce, services.zendesk, request.mode, request.account_ids, state,
+                          record, progress, services.now)
+        record.plan = _plan_organizations(config, services, request, state, read)
+        record.mode = "full" if read.full and request.mode != "full" else record.mode
     else:
+        field = plan_field(config, services.zendesk.find_field())
         record.plan = build_plan(config, [], [], field, full=False, population=state.population)
     routing = _plan_routing(config, services, request, state)
     if routing is not None:
@@ -205,9 +184,27 @@ def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, 
         lease.check()
         _apply_routing(config, services, routing, record, lease)
     lease.check()  # a run that lost the lock does not move the watermark
-    services.state.save(_next_state(config, request, state, accounts, record, org))
-    if record.failed_writes():
+    services.state.save(_next_state(config, request, state, read, record, org, services.now()))
+    if record.failed_writes() or record.failed_clears():
         record.exit_code = ExitCode.PARTIAL
+
+
+def _plan_organizations(config: TierFile, services: Services, request: SyncRequest, state: RunState,
+                        read: SideRead) -> Plan:
+    """The organizations' plan: the field, one outcome per account, and (incremental) hand edits and removals."""
+    # An idle incremental run writes nothing, so it does not even read the field.
+    field = unread_field(config) if read.nothing_changed else plan_field(config, services.zendesk.find_field())
+    if read.full:
+        holders = Counter(o.tier_tag for o in read.organizations if o.tier_tag)
+        field = with_holders(field, holders, prune=request.prune_options)
+    plan = build_plan(config, read.accounts, read.organizations, field, full=read.full,
+                      population=state.population)
+    if not read.full:
+        plan = mark_manual_edits(plan, read.edited, config.zendesk.on_manual_edit)
+        plan = replace(plan, removals=plan_removals(config, read.removed, read.organizations))
+    if request.tier is not None:
+        plan = only_tier(plan, config.tier(request.tier).tag, request.tier)
+    return plan
 
 
 def _load_state(services: Services, request: SyncRequest, record: RunRecord) -> tuple[RunState, str | None]:

@@ -8,7 +8,8 @@ tests can check what a run read and wrote.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,17 @@ from typing import Any
 
 from worker.core.actions import Action
 from worker.core.errors import LockedError
-from worker.core.model import Account, FieldOption, Organization, OrganizationFieldState, WriteResult
+from worker.core.model import (
+    Account,
+    AccountChanges,
+    ChangedOrganization,
+    FieldOption,
+    Organization,
+    OrganizationExport,
+    OrganizationFieldState,
+    RemovedAccount,
+    WriteResult,
+)
 from worker.core.plan import FieldPlan
 from worker.io.state import RunState
 
@@ -49,6 +60,8 @@ class FakeSalesforce:
         self.names: dict[str, str] = {}
         self.org = "00D000000000001"
         self.returned: list[str] = []
+        self.removed: dict[str, str] = {}  # account id -> "deleted" | "out_of_scope" (still has rows, not in scope)
+        self.queries = 0
 
     # -- test knobs -------------------------------------------------------------------------
     def add(self, account_id: str, value: Any, name: str = "") -> None:
@@ -69,6 +82,20 @@ class FakeSalesforce:
         fields, _ = self.accounts[account_id]
         self.accounts[account_id] = ({**fields, self.tier_field: value}, self.clock)
 
+    def remove(self, account_id: str, reason: str = "deleted", advance: int = 1) -> None:
+        """Delete the account, or move it out of scope: its modstamp becomes now."""
+        self.tick(advance)
+        fields, _ = self.accounts[account_id]
+        self.accounts[account_id] = (fields, self.clock)
+        self.removed[account_id] = reason
+
+    def restore(self, account_id: str, advance: int = 1) -> None:
+        """Undelete the account, or bring it back in scope."""
+        self.tick(advance)
+        fields, _ = self.accounts[account_id]
+        self.accounts[account_id] = (fields, self.clock)
+        del self.removed[account_id]
+
     def value(self, account_id: str) -> Any:
         """The tier field's current value."""
         return self.accounts[account_id][0].get(self.tier_field)
@@ -87,8 +114,9 @@ class FakeSalesforce:
 
     def read(self, *, since: str | None = None, progress: Callable[[int], None] | None = None) -> Iterator[Account]:
         """Accounts in scope: all of them, or those with ``modstamp >= since``."""
+        self.queries += 1
         floor = parse_modstamp(since) if since is not None else None
-        for account_id in sorted(self.accounts):
+        for account_id in sorted(set(self.accounts) - set(self.removed)):
             if floor is None or self.accounts[account_id][1] >= floor:
                 if progress:
                     progress(1)
@@ -96,9 +124,29 @@ class FakeSalesforce:
 
     def read_ids(self, ids: Iterable[str]) -> Iterator[Account]:
         """The accounts in scope among ``ids``."""
+        self.queries += 1
         for account_id in sorted(set(ids)):
-            if account_id in self.accounts:
+            if account_id in self.accounts and account_id not in self.removed:
                 yield self._account(account_id)
+
+    def read_changes(self, *, since: str, seen: Collection[tuple[str, str]] = frozenset(),
+                     progress: Callable[[int], None] | None = None) -> AccountChanges:
+        """Rows with ``modstamp >= since`` (whole seconds), removed ones too, minus ``seen``, as queryAll does."""
+        self.queries += 1
+        floor = parse_modstamp(since)
+        accounts, removed = [], []
+        for account_id in sorted(self.accounts):
+            _, stamp = self.accounts[account_id]
+            if stamp < floor or (account_id, format_modstamp(stamp)) in seen:
+                continue
+            if progress:
+                progress(1)
+            if account_id in self.removed:
+                removed.append(RemovedAccount(account_id, self.names[account_id], self.removed[account_id],
+                                              format_modstamp(stamp)))
+            else:
+                accounts.append(self._account(account_id))
+        return AccountChanges(tuple(accounts), tuple(removed))
 
     def org_identity(self) -> str:
         return self.org
@@ -122,7 +170,7 @@ class WriteLog:
     """One organization update the fake received, and what it did."""
 
     organization_id: int
-    tag: str
+    tag: str | None
     ok: bool
     before: str | None
     after: str | None
@@ -145,6 +193,11 @@ class FakeZendesk:
     writes: list[WriteLog] = field(default_factory=list)
     field_plans: list[FieldPlan] = field(default_factory=list)
     admin_checks: int = 0
+    clock: Callable[[], float] = time.time  # unix seconds; updated_at and the export's last minute follow it
+    updated: dict[int, int] = field(default_factory=dict)  # organization id -> updated_at (unix seconds)
+    export_calls: list[int] = field(default_factory=list)  # start_time of each export request
+    export_page: int = 1000
+    field_reads: int = 0
     _next_option_id: int = 10_000
 
     # -- test knobs -------------------------------------------------------------------------
@@ -159,6 +212,11 @@ class FakeZendesk:
     def human_set_tier(self, org_id: int, value: str | None) -> None:
         """An agent picks a value in the dropdown (or clears it)."""
         self.orgs[org_id].tier_tag = value
+        self.touch(org_id)
+
+    def touch(self, org_id: int) -> None:
+        """The organization changed now (its updated_at moves)."""
+        self.updated[org_id] = int(self.clock())
 
     def human_rename_option(self, value: str, name: str) -> None:
         """An admin relabels an option in Admin Center (the tag stays)."""
@@ -192,6 +250,7 @@ class FakeZendesk:
 
     def find_field(self) -> OrganizationFieldState | None:
         """The managed field, or None."""
+        self.field_reads += 1
         return self.field_state
 
     def apply_field(self, plan: FieldPlan) -> OrganizationFieldState | None:
@@ -227,7 +286,32 @@ class FakeZendesk:
         return [self._organization(org_id) for org_id in sorted(self.orgs)
                 if (self.orgs[org_id].external_id or "").casefold() in forms]
 
-    def write_tags(self, changes: Sequence[tuple[int, str]], progress: Callable[[int], None] | None = None,
+    def changed_organizations(self, start_time: int,
+                              progress: Callable[[int], None] | None = None) -> OrganizationExport:
+        """The export's pages read to the end: updated_at >= start_time, the last minute left out.
+
+        Pages hold ``export_page`` organizations and start at the previous page's end_time
+        (inclusive), so more than a page in one second cannot be read past, as in Zendesk.
+        """
+        cutoff = int(self.clock()) - 60
+        if start_time > cutoff:
+            return OrganizationExport(too_recent=True)
+        found: dict[int, ChangedOrganization] = {}
+        start, end = start_time, None
+        while True:
+            self.export_calls.append(start)
+            page = sorted((stamp, org_id) for org_id, stamp in self.updated.items() if start <= stamp <= cutoff)
+            page = page[: self.export_page]
+            for stamp, org_id in page:
+                found[org_id] = ChangedOrganization(self._organization(org_id), stamp)
+            end = page[-1][0] if page else start
+            if len(page) < self.export_page:
+                return OrganizationExport(tuple(found.values()), end)
+            if end <= start:
+                return OrganizationExport(tuple(found.values()), end, complete=False)
+            start = end
+
+    def write_tags(self, changes: Sequence[tuple[int, str | None]], progress: Callable[[int], None] | None = None,
                    before_batch: Callable[[], None] | None = None) -> list[WriteResult]:
         """Apply each ``(org_id, tag)`` unless the id fails; one verdict per change, in order.
 
@@ -246,6 +330,7 @@ class FakeZendesk:
                 result = WriteResult(org_id, False, "RecordInvalid: injected failure")
             else:
                 org.tier_tag = tag
+                self.touch(org_id)
                 result = WriteResult(org_id, True)
             results.append(result)
             self.writes.append(WriteLog(org_id, tag, result.ok, before, org.tier_tag if org else None, options))

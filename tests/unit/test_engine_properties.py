@@ -259,7 +259,8 @@ class EngineMachine(RuleBasedStateMachine):
         assert LEGACY in values_after, "the foreign option legacy_gold was dropped"
         assert set(values_before) <= set(values_after), f"options dropped: {set(values_before) - set(values_after)}"
         assert len(values_after) == len(set(values_after)), f"duplicate option values {values_after}"
-        assert LEGACY in plan.field.foreign_options
+        if read:  # an idle incremental run does not read the field at all
+            assert LEGACY in plan.field.foreign_options
         foreign_ids = {o.id for o in field_before.options if o.value not in OUR_TAGS}
         assert not {option_id for option_id, _, _ in plan.field.rename} & foreign_ids, "renames a foreign option"
         assert all(tag in OUR_TAGS and tag not in values_before for _, tag in plan.field.add), plan.field.add

@@ -85,6 +85,9 @@ class SalesforceConfig(Strict):
     fields: tuple[FieldName, ...] = ()
     where: Text | None = None
     max_api_usage_fraction: Fraction = 0.8
+    # What an incremental run does with the organization of an account deleted in Salesforce or moved
+    # out of ``where``: ``keep`` its value (and list it), or ``clear`` the managed field (and list it).
+    on_account_removed: Literal["keep", "clear"] = "keep"
 
     @field_validator("object", "tier_field")
     @classmethod
@@ -109,6 +112,9 @@ class ZendeskConfig(Strict):
 
     organization_field: Text = "support_tier"
     organization_field_title: Text = "Support tier"
+    # What an incremental run does when the export shows the managed field changed by hand away from the
+    # Salesforce tier: ``restore`` the tier (in the same bulk writes) or only ``report`` it.
+    on_manual_edit: Literal["restore", "report"] = "restore"
 
     @field_validator("organization_field")
     @classmethod
@@ -206,7 +212,7 @@ class TierFile(Strict):
         that the next run would not plan anyway, so they are left out.
         """
         decisive = self.model_dump(include={"unknown_value"})
-        decisive["salesforce"] = self.salesforce.model_dump(exclude={"max_api_usage_fraction"})
+        decisive["salesforce"] = self.salesforce.model_dump(exclude={"max_api_usage_fraction", "on_account_removed"})
         decisive["organization_field"] = self.zendesk.organization_field
         # A label decides nothing; routing objects are planned from the live state on every apply.
         decisive["tiers"] = [tier.model_dump(exclude={"title", "routing", "view", "sla"}) for tier in self.tiers]

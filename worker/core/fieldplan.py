@@ -21,6 +21,12 @@ from worker.core.plan import FieldPlan
 DROPDOWN_TYPES = ("dropdown", "tagger")  # "tagger" is the legacy name of the dropdown type
 
 
+def unread_field(config: TierFile) -> FieldPlan:
+    """The field plan of a run with nothing to write: the field was not read, so nothing is done to it."""
+    return FieldPlan(action=Action.NONE, key=config.zendesk.organization_field,
+                     title=config.zendesk.organization_field_title)
+
+
 def plan_field(config: TierFile, state: OrganizationFieldState | None) -> FieldPlan:
     """Decide what to do with the organization field named in ``zendesk.organization_field``.
 

@@ -86,3 +86,57 @@ class WriteResult:
     organization_id: int
     ok: bool
     error: str = ""
+
+
+@dataclass(frozen=True)
+class RemovedAccount:
+    """An account an incremental read saw leave the scope: deleted, or no longer matching ``where``.
+
+    Attributes:
+        id: the canonical 18-character id.
+        name: the account name as last read, for reports.
+        reason: ``deleted`` (in the recycle bin) or ``out_of_scope`` (no longer matches ``where``).
+        modstamp: SystemModstamp as Salesforce sent it, for the watermark.
+
+    """
+
+    id: str
+    name: str
+    reason: str
+    modstamp: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountChanges:
+    """What one incremental Salesforce read found: accounts in scope, and accounts that left it."""
+
+    accounts: tuple[Account, ...] = ()
+    removed: tuple[RemovedAccount, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChangedOrganization:
+    """An organization the incremental export returned, with when it last changed (unix seconds)."""
+
+    organization: Organization
+    updated_at: int
+    created_at: int | None = None
+
+
+@dataclass(frozen=True)
+class OrganizationExport:
+    """One incremental export read, from ``start_time`` to the end of the stream.
+
+    Attributes:
+        organizations: every organization delivered (duplicates across pages removed, latest kept).
+        end_time: the ``end_time`` of the last page: the next read starts there (None when nothing came).
+        complete: False when more organizations share one second than a page holds, so that the
+            export cannot move past that second without skipping some (the caller reads everything).
+        too_recent: True when Zendesk refused ``start_time`` as under a minute old (nothing read).
+
+    """
+
+    organizations: tuple[ChangedOrganization, ...] = ()
+    end_time: int | None = None
+    complete: bool = True
+    too_recent: bool = False

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from worker.core.actions import Action
 from worker.core.config import TierFile
+from worker.core.edits import ManualEdit, Removal, RemovalAction
 from worker.core.errors import PlanRefusedError
 from worker.core.matching import OrganizationIndex
 from worker.core.model import Account, Organization
@@ -38,6 +39,7 @@ class RejectReason(StrEnum):
     INVALID_DATA = "invalid_data"
     WOULD_DOWNGRADE = "would_downgrade"
     DUPLICATE_ORGANIZATIONS = "duplicate_organizations"
+    MANUAL_EDIT = "manual_edit"  # changed by hand in Zendesk and held, as zendesk.on_manual_edit: report asks
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class Plan:
     population: int = 0
     notes: tuple[str, ...] = ()
     routing: RoutingPlan | None = None
+    manual_edits: tuple[ManualEdit, ...] = ()
+    removals: tuple[Removal, ...] = ()
 
     @property
     def changes(self) -> tuple[AccountPlan, ...]:
@@ -119,17 +123,29 @@ class Plan:
         return tuple(item for item in self.accounts if item.outcome is Outcome.SET_TIER)
 
     @property
+    def clears(self) -> tuple[Removal, ...]:
+        """Removed accounts whose organization's value is to be cleared."""
+        return tuple(item for item in self.removals if item.action is RemovalAction.CLEAR)
+
+    @property
+    def writes(self) -> list[tuple[int, str | None]]:
+        """Every organization write of this plan, ``(organization id, value)``; None clears the field."""
+        sets: list[tuple[int, str | None]] = [(item.organization_id, item.target_tag) for item in self.changes
+                                              if item.organization_id is not None and item.target_tag]
+        return sets + [(item.organization_id, None) for item in self.clears]
+
+    @property
     def replacements(self) -> int:
-        """Changes that overwrite an existing value."""
-        return sum(1 for item in self.accounts if item.replaces_value)
+        """Changes that overwrite an existing value, clears included."""
+        return sum(1 for item in self.accounts if item.replaces_value) + len(self.clears)
 
     @property
     def fingerprint(self) -> str:
         """A short digest of the writes this plan makes; equal plans write the same things."""
         digest = hashlib.sha256()
         digest.update(f"{self.field.action}|{self.field.add}|{self.field.rename}".encode())
-        for item in sorted(self.changes, key=lambda c: c.organization_id or 0):
-            digest.update(f"{item.organization_id}={item.target_tag};".encode())
+        for org_id, value in sorted(self.writes, key=lambda write: write[0]):
+            digest.update(f"{org_id}={value};".encode())
         return digest.hexdigest()[:12]
 
 

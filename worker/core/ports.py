@@ -6,11 +6,18 @@ classes, so that in-memory fakes and real clients are interchangeable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from worker.core.model import Account, Organization, OrganizationFieldState, WriteResult
+from worker.core.model import (
+    Account,
+    AccountChanges,
+    Organization,
+    OrganizationExport,
+    OrganizationFieldState,
+    WriteResult,
+)
 from worker.core.plan import FieldPlan
 from worker.core.rules import Kind, RoutingDefinitions, RuleObject
 from worker.core.runstate import RunState
@@ -37,6 +44,13 @@ class AccountSource(Protocol):
     def read(self, *, since: str | None = None,
              progress: Callable[[int], None] | None = None) -> Iterable[Account]:
         """Accounts in scope, all or changed since ``since``."""
+
+    def read_changes(self, *, since: str, seen: Collection[tuple[str, str]] = frozenset(),
+                     progress: Callable[[int], None] | None = None) -> AccountChanges:
+        """Accounts changed at or after ``since``: those in scope, and those deleted or out of scope.
+
+        Rows whose ``(id, SystemModstamp)`` is in ``seen`` were handled by the previous run and are skipped.
+        """
 
     def read_ids(self, ids: Iterable[str]) -> Iterable[Account]:
         """Accounts in scope among ``ids``."""
@@ -75,9 +89,16 @@ class OrganizationTarget(Protocol):
     def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
         """Organizations whose external_id names one of these accounts."""
 
-    def write_tags(self, changes: Sequence[tuple[int, str]], progress: Callable[[int], None] | None = None,
+    def changed_organizations(self, start_time: int,
+                              progress: Callable[[int], None] | None = None) -> OrganizationExport:
+        """Organizations changed at or after ``start_time`` (unix seconds), by the incremental export."""
+
+    def write_tags(self, changes: Sequence[tuple[int, str | None]], progress: Callable[[int], None] | None = None,
                    before_batch: Callable[[], None] | None = None) -> list[WriteResult]:
-        """Write tags and return one verdict per change; ``before_batch`` runs before each request that writes."""
+        """Write values (None clears the field) and return one verdict per change.
+
+        ``before_batch`` runs before each request that writes.
+        """
 
 
 class LeaseCheck(Protocol):

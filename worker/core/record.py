@@ -50,6 +50,20 @@ class RunRecord:
     routing: RoutingOutcome | None = None
     run_id: str = ""
 
+    def applied_writes(self) -> list[tuple[int, str | None]]:
+        """``(organization_id, value)`` of every write Zendesk accepted (None: the value was cleared)."""
+        if self.plan is None:
+            return []
+        return [(org_id, value) for org_id, value in self.plan.writes
+                if org_id in self.writes and self.writes[org_id].ok]
+
+    def failed_clears(self) -> list[tuple[str, str]]:
+        """``(account_id, reason)`` of each removed account whose organization could not be cleared."""
+        if self.plan is None:
+            return []
+        return [(item.account_id, item.reason) for item in self.plan.clears
+                if item.organization_id in self.writes and not self.writes[item.organization_id].ok]
+
     def failed_writes(self) -> list[tuple[str, int, str]]:
         """``(account_id, organization_id, error)`` for each write Zendesk did not accept."""
         if self.plan is None:

@@ -34,6 +34,13 @@ class RunState:
         routing_fingerprint: the tier file's routing digest when routing was last applied in full.
         routing_objects: how many marked triggers, views and SLA policies the last routing apply
             left; a later read that finds none of them is suspect, not a reason to create them again.
+        salesforce_seen: ``(id, SystemModstamp)`` of the rows read in the watermark's second; the next
+            read (``>=`` that second) passes over them instead of planning or scope-checking them again.
+        zendesk_mark: where the next incremental organization export starts (unix seconds, Zendesk time).
+        zendesk_seen: organizations the export delivered at the mark's second (it delivers them again).
+        written: ``(organization id, value, unix seconds)`` of recent writes the export has not yet read
+            back; read back with that value, they are ours, not hand edits.
+        pending_removals: ``(account id, reason)`` of removed accounts whose clear failed; tried again.
         discarded: why stored state was unusable and ignored (then every other field is empty).
 
     """
@@ -45,6 +52,11 @@ class RunState:
     salesforce_org: str | None = None
     routing_objects: int = 0
     routing_fingerprint: str | None = None
+    salesforce_seen: tuple[tuple[str, str], ...] = ()
+    zendesk_mark: int | None = None
+    zendesk_seen: tuple[int, ...] = ()
+    written: tuple[tuple[int, str | None, int], ...] = ()
+    pending_removals: tuple[tuple[str, str], ...] = ()
     discarded: str | None = None
 
     def to_json(self) -> str:
@@ -90,7 +102,40 @@ def _parse_state(data: Any) -> RunState:
     if not isinstance(failed, list) or not all(isinstance(i, str) and try_to_18(i) for i in failed):
         raise _BadState("failed_ids is not a list of Salesforce ids")
     return RunState(watermark, fingerprint, population, tuple(str(try_to_18(i)) for i in failed), org, routing,
-                    routing_digest)
+                    routing_digest, **_parse_changes(data))
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _pairs(data: dict[str, Any], name: str) -> list[list[Any]]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(item, list) for item in value):
+        raise _BadState(f"{name} is not a list of lists")
+    return value
+
+
+def _parse_changes(data: dict[str, Any]) -> dict[str, Any]:
+    """The incremental-change fields of stored state, validated (absent in state from older versions)."""
+    mark, seen = data.get("zendesk_mark"), data.get("zendesk_seen", [])
+    if mark is not None and not _is_count(mark):
+        raise _BadState("zendesk_mark is not a unix time")
+    if not isinstance(seen, list) or not all(_is_count(i) for i in seen):
+        raise _BadState("zendesk_seen is not a list of organization ids")
+    sf_seen = _pairs(data, "salesforce_seen")
+    if not all(len(p) == 2 and try_to_18(str(p[0])) and isinstance(p[1], str) for p in sf_seen):
+        raise _BadState("salesforce_seen is not a list of [account id, SystemModstamp]")
+    written = _pairs(data, "written")
+    if not all(len(w) == 3 and _is_count(w[0]) and (w[1] is None or isinstance(w[1], str)) and _is_count(w[2])
+               for w in written):
+        raise _BadState("written is not a list of [organization id, value, time]")
+    pending = _pairs(data, "pending_removals")
+    if not all(len(p) == 2 and try_to_18(str(p[0])) and p[1] in ("deleted", "out_of_scope") for p in pending):
+        raise _BadState("pending_removals is not a list of [account id, reason]")
+    return {"salesforce_seen": tuple((str(i), s) for i, s in sf_seen), "zendesk_mark": mark,
+            "zendesk_seen": tuple(seen), "written": tuple((o, v, t) for o, v, t in written),
+            "pending_removals": tuple((str(try_to_18(str(i))), r) for i, r in pending)}
 
 
 def parse_stamp(stamp: str) -> datetime | None:
@@ -120,6 +165,24 @@ def next_watermark(stamps: Iterable[str | None], previous: str | None) -> str | 
     return format_stamp(max(moments)) if moments else None
 
 
+def seen_at_watermark(rows: Iterable[tuple[str, str | None]], watermark: str | None,
+                      previous: Iterable[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:
+    """``(id, stamp)`` of the rows in ``watermark``'s second: the next read (``>=`` that second) returns them again.
+
+    ``previous`` are the pairs kept by the run before, when the watermark did not move.
+    """
+    moment = parse_stamp(watermark) if watermark else None
+    if moment is None:
+        return ()
+    second = moment.replace(microsecond=0)
+    kept = set(previous)
+    for account_id, stamp in rows:
+        parsed = parse_stamp(stamp) if stamp else None
+        if stamp and parsed is not None and parsed.replace(microsecond=0) == second:
+            kept.add((account_id, stamp))
+    return tuple(sorted(kept))
+
+
 def usable_state(stored: RunState, org: str, now: datetime) -> tuple[RunState, str | None]:
     """The part of ``stored`` this run may trust, and a note saying what was set aside (None if nothing).
 
@@ -137,5 +200,5 @@ def usable_state(stored: RunState, org: str, now: datetime) -> tuple[RunState, s
     moment = parse_stamp(stored.watermark) if stored.watermark else None
     if moment is not None and moment > now + FUTURE_TOLERANCE:
         note = f"the saved watermark {stored.watermark} is in the future; ignored it{full}"
-        return replace(stored, watermark=None), note
+        return replace(stored, watermark=None, salesforce_seen=()), note
     return stored, None

@@ -5,7 +5,7 @@ Requests used, all listed in Zendesk's OpenAPI spec:
 ``PUT /api/v2/organization_fields/{id}``, ``GET /api/v2/organizations`` (cursor pagination),
 ``GET /api/v2/organizations/show_many?external_ids=`` (at most 100), ``PUT
 /api/v2/organizations/update_many`` (at most 100), ``GET /api/v2/job_statuses/show_many`` and
-``GET /api/v2/job_statuses/{id}``.
+``GET /api/v2/job_statuses/{id}``, and ``GET /api/v2/incremental/organizations`` (worker.io.zendesk_export).
 Every one goes through a :class:`~worker.io.http.ServiceSession`, which raises on 429 so that
 zenpy never enters its sleep-forever loop.
 """
@@ -28,10 +28,11 @@ from worker.core.actions import Action
 from worker.core.errors import AuthError, RemoteStateError
 from worker.core.fieldplan import merged_options
 from worker.core.matching import external_id_forms
-from worker.core.model import FieldOption, Organization, OrganizationFieldState, WriteResult
+from worker.core.model import FieldOption, Organization, OrganizationExport, OrganizationFieldState, WriteResult
 from worker.core.plan import FieldPlan
 from worker.core.redaction import redact
 from worker.io.http import ServiceSession
+from worker.io.zendesk_export import OrganizationExporter
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -195,16 +196,23 @@ class ZendeskClient:
                 found[organization.id] = organization
         return list(found.values())
 
-    def write_tags(self, changes: Sequence[tuple[int, str]], progress: Callable[[int], None] | None = None,
+    def changed_organizations(self, start_time: int,
+                              progress: Callable[[int], None] | None = None) -> OrganizationExport:
+        """Organizations changed at or after ``start_time``, through the incremental export."""
+        return OrganizationExporter(self._z, self._key).changed_since(start_time, progress)
+
+    def write_tags(self, changes: Sequence[tuple[int, str | None]], progress: Callable[[int], None] | None = None,
                    before_batch: Callable[[], None] | None = None) -> list[WriteResult]:
         """Write ``(organization_id, tag)`` pairs with update_many, 100 per job, and follow each job.
+
+        A tag of None clears the field (JSON null, as zenpy serialises it).
 
         Up to MAX_JOBS_IN_FLIGHT jobs are queued at once; one ``job_statuses/show_many`` call per
         round polls all of them, backing off only while none has finished. Every organization gets
         exactly one WriteResult, in the order given; a result without ``success: true`` is a failure.
         """
         pending = deque(changes[start : start + BATCH] for start in range(0, len(changes), BATCH))
-        in_flight: dict[str, tuple[list[int], float]] = {}
+        in_flight: dict[str, tuple[list[int], float]] = {}  # job id -> its organizations, its deadline
         verdicts: dict[int, WriteResult] = {}
         delay = POLL_FIRST_DELAY
         while pending or in_flight:

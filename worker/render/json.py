@@ -65,7 +65,7 @@ def _plan_fields(record: RunRecord, plan: Plan) -> dict[str, Any]:
         "accounts": len(plan.accounts),
         "outcomes": {outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome},
         "tiers": {name: dict(counts) for name, counts in sorted(tiers.items())},
-        "writes": {"planned": len(plan.changes), "updated": ok, "failed": len(record.writes) - ok},
+        "writes": {"planned": len(plan.writes), "updated": ok, "failed": len(record.writes) - ok},
         "field": {"action": plan.field.action, "key": plan.field.key, "applied": record.field_applied,
                   "added_options": [tag for _, tag in plan.field.add],
                   "renamed_options": [new for _, _, new in plan.field.rename],
@@ -84,7 +84,20 @@ def _plan_fields(record: RunRecord, plan: Plan) -> dict[str, Any]:
         "duplicates": [{"account_id": d.account_id, "organization_ids": list(d.organization_ids)}
                        for d in plan.duplicates],
         "organizations_without_external_id": plan.organizations_without_external_id,
+        "manual_edits": [{"organization_id": e.organization_id, "account_id": e.account_id,
+                          "account_name": e.account_name, "found": e.found, "expected": e.expected,
+                          "action": e.action.value, "detail": e.detail or None} for e in plan.manual_edits],
+        "removed": [{"account_id": r.account_id, "account_name": r.account_name, "organization_id": r.organization_id,
+                     "reason": r.reason, "found": r.found, "action": r.action.value,
+                     "written": _written(record, r.organization_id) if r.action.value == "clear" else None,
+                     "detail": r.detail or None} for r in plan.removals],
     }
+
+
+def _written(record: RunRecord, organization_id: int) -> bool | None:
+    """Whether Zendesk accepted the write to this organization (None when none was made, e.g. a dry run)."""
+    result = record.writes.get(organization_id)
+    return None if result is None else result.ok
 
 
 def run_entry(record: RunRecord, trigger: str, run_id: str, started_at: str) -> dict[str, Any]:
@@ -95,6 +108,7 @@ def run_entry(record: RunRecord, trigger: str, run_id: str, started_at: str) -> 
             "accounts": len(plan.accounts) if plan else 0,
             "organizations_written": sum(1 for result in record.writes.values() if result.ok),
             "failed": len(record.failed_writes()),
+            "manual_edits": len(plan.manual_edits) if plan else 0, "removed": len(plan.removals) if plan else 0,
             "routing_written": len(record.routing.done) if record.routing else 0,
             "api_calls": record.api_calls, "duration_seconds": round(record.duration_seconds, 3)}
 

@@ -52,6 +52,8 @@ def plan_summary(plan: Plan) -> str:
     if plan.routing is not None:
         parts.append(routing_counts(plan.routing))
     parts.append(f"{len(plan.changes):,} organization{'' if len(plan.changes) == 1 else 's'} change")
+    if plan.clears:
+        parts.append(f"{len(plan.clears):,} cleared")
     return "; ".join(parts)
 
 
@@ -85,6 +87,24 @@ def _render_organizations(plan: Plan, console: Console, limit: int) -> None:
     rejected = [(i.account_id, i.account_name, i.reason.value if i.reason else "", i.detail)
                 for i in plan.accounts if i.outcome is Outcome.REJECTED]
     _table(console, "Rejected (organization left untouched)", rejected, limit, ("account", "name", "reason", "why"))
+    _render_side_changes(plan, console, limit)
+
+
+_EDIT_ACTIONS = {"restore": "restored to the Salesforce tier", "report": "left as found (on_manual_edit: report)",
+                 "none": "left: the account has no tier to restore"}
+_REMOVAL_ACTIONS = {"keep": "value kept", "clear": "value cleared"}
+
+
+def _render_side_changes(plan: Plan, console: Console, limit: int) -> None:
+    """The hand edits the Zendesk export showed, and the accounts that left the Salesforce scope."""
+    edits = [(str(e.organization_id), e.account_id, e.account_name, e.found or "(none)", e.expected or "(none)",
+              _EDIT_ACTIONS[e.action.value]) for e in plan.manual_edits]
+    _table(console, "Hand edits in Zendesk", edits, limit,
+           ("organization", "account", "name", "found", "expected", "action"))
+    removed = [(r.account_id, r.account_name, r.reason.replace("_", " "), str(r.organization_id), r.found,
+                _REMOVAL_ACTIONS[r.action.value] + (f" ({r.detail})" if r.detail else "")) for r in plan.removals]
+    _table(console, "Accounts removed in Salesforce", removed, limit,
+           ("account", "name", "reason", "organization", "value", "action"))
 
 
 def _table(console: Console, title: str, rows: Sequence[tuple[str, ...]], limit: int, columns: tuple[str, ...]) -> None:

@@ -1,0 +1,134 @@
+"""The read step of the one path: what a run reads from both sides, full, incremental or by id.
+
+A full run reads every account in scope and every organization. An incremental run reads the
+accounts whose SystemModstamp moved (one ``queryAll`` without ``where``, so deleted and out-of-scope
+accounts come too), the organizations Zendesk's incremental export says changed since the last run,
+and then only the records those changes concern: the changed organizations' accounts and the changed
+accounts' organizations. With nothing changed on either side that is one call to each service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from worker.core.changes import EXPORT_MARGIN_SECONDS, ExportReview, review_export
+from worker.core.config import TierFile
+from worker.core.matching import OrganizationIndex
+from worker.core.model import Account, Organization, RemovedAccount
+from worker.core.ports import AccountSource, OrganizationTarget, ProgressSink
+from worker.core.record import RunRecord
+from worker.core.runstate import RunState
+
+Mode = Literal["full", "incremental", "ids"]
+
+
+@dataclass
+class SideRead:
+    """What one run read, and what the next run needs to know about it.
+
+    Attributes:
+        accounts: accounts in scope to plan.
+        organizations: every organization (full) or those the accounts and removals name.
+        full: whether this was a full read (orphans, option holders, the change rail's population).
+        removed: accounts that left the scope (deleted or no longer matching ``where``) since the last run.
+        edited: accounts looked at only because their organization changed in Zendesk (hand-edit candidates).
+        review: what the organization export showed (None for a full or id read).
+        started: when the read began (a full read's export mark is taken from it).
+
+    """
+
+    accounts: list[Account]
+    organizations: list[Organization]
+    full: bool
+    started: datetime
+    removed: list[RemovedAccount] = field(default_factory=list)
+    edited: set[str] = field(default_factory=set)
+    review: ExportReview | None = None
+
+    @property
+    def nothing_changed(self) -> bool:
+        """True when an incremental read found nothing to plan on either side."""
+        return not self.full and not self.accounts and not self.removed
+
+
+def read_sides(config: TierFile, salesforce: AccountSource, zendesk: OrganizationTarget, mode: Mode,
+               account_ids: tuple[str, ...], state: RunState, record: RunRecord, progress: ProgressSink,
+               now: Callable[[], datetime]) -> SideRead:
+    """Read what this run plans from; an incremental run without a usable watermark reads everything."""
+    started = now()
+    if mode == "incremental" and (state.watermark is None or state.config_fingerprint != config.fingerprint):
+        record.notes.append("no watermark for this tier file yet: reading every account (full run)")
+        mode = "full"
+    if mode == "incremental":
+        read = _incremental(salesforce, zendesk, state, record, progress, started)
+        if read is not None:
+            return read
+        mode = "full"
+    if mode == "full":
+        accounts = list(salesforce.read(progress=lambda n: progress("salesforce accounts", n)))
+        organizations = list(zendesk.all_organizations(lambda n: progress("zendesk organizations", n)))
+        return SideRead(accounts, organizations, True, started)
+    accounts = list(salesforce.read_ids(account_ids))
+    missing = sorted(set(account_ids) - {a.id for a in accounts})
+    if missing:
+        record.notes.append(f"not found in Salesforce scope: {', '.join(missing)}")
+    return SideRead(accounts, zendesk.organizations_for([a.id for a in accounts]), False, started)
+
+
+def _incremental(salesforce: AccountSource, zendesk: OrganizationTarget, state: RunState, record: RunRecord,
+                 progress: ProgressSink, started: datetime) -> SideRead | None:
+    """Both sides' changes since the last run; None when the export cannot be read without skipping."""
+    changes = salesforce.read_changes(since=state.watermark or "", seen=frozenset(state.salesforce_seen),
+                                      progress=lambda n: progress("salesforce accounts", n))
+    accounts = list(changes.accounts)
+    removed = list(changes.removed)
+    accounts, removed = _retry(salesforce, state, record, accounts, removed)
+    review = _review(zendesk, state, record, progress, started)
+    if review is None:
+        return None
+    looked = {a.id for a in accounts} | {r.id for r in removed}
+    claimed = OrganizationIndex.build(review.changed).by_account
+    wanted = sorted(set(claimed) - looked)
+    verified = list(salesforce.read_ids(wanted)) if wanted else []
+    edited = {a.id for a in verified if not all(o.id in review.created for o in claimed[a.id])}
+    accounts += verified
+    ids = sorted({a.id for a in accounts} | {r.id for r in removed})
+    organizations = zendesk.organizations_for(ids) if ids else []
+    return SideRead(accounts, organizations, False, started, removed, edited, review)
+
+
+def _retry(salesforce: AccountSource, state: RunState, record: RunRecord, accounts: list[Account],
+           removed: list[RemovedAccount]) -> tuple[list[Account], list[RemovedAccount]]:
+    """Add the accounts whose last write failed, and the removals whose clear failed (unless they came back)."""
+    read = {a.id for a in accounts} | {r.id for r in removed}
+    retry = set(state.failed_ids) - read
+    pending = {account_id: reason for account_id, reason in state.pending_removals if account_id not in read}
+    if not retry and not pending:
+        return accounts, removed
+    if retry:
+        record.notes.append(f"retrying {len(retry)} account(s) whose last write failed")
+    back = list(salesforce.read_ids(retry | set(pending)))
+    returned = {a.id for a in back}
+    removed += [RemovedAccount(account_id, "", reason) for account_id, reason in sorted(pending.items())
+                if account_id not in returned]
+    return accounts + back, removed
+
+
+def _review(zendesk: OrganizationTarget, state: RunState, record: RunRecord, progress: ProgressSink,
+            started: datetime) -> ExportReview | None:
+    """Read the organizations changed in Zendesk since the mark; None when the read must be a full one."""
+    written = {org_id: value for org_id, value, _ in state.written}
+    if state.zendesk_mark is None:
+        record.notes.append("hand edits in Zendesk are watched from this run on (no export mark was saved yet)")
+        return ExportReview((), frozenset(), frozenset(), int(started.timestamp()) - EXPORT_MARGIN_SECONDS, ())
+    export = zendesk.changed_organizations(state.zendesk_mark, lambda n: progress("zendesk changes", n))
+    if export.too_recent:
+        record.notes.append("Zendesk refused the export's start time as under a minute old; read next run")
+    if not export.complete:
+        record.notes.append("more organizations changed in one second than an export page holds; "
+                            "reading every account and organization (full run) so that none is skipped")
+        return None
+    return review_export(export, state.zendesk_mark, state.zendesk_seen, written)
