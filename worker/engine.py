@@ -21,7 +21,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from worker.core.actions import Action
-from worker.core.changes import EXPORT_MARGIN_SECONDS, mark_manual_edits, next_written, plan_removals
+from worker.core.changes import (
+    EXPORT_MARGIN_SECONDS,
+    READ_MARGIN_SECONDS,
+    mark_manual_edits,
+    next_written,
+    plan_removals,
+)
 from worker.core.config import TierFile
 from worker.core.errors import ExitCode, PlanRefusedError, TiersyncError
 from worker.core.fieldplan import plan_field, unread_field, with_holders
@@ -37,7 +43,7 @@ from worker.core.ports import (
 )
 from worker.core.record import RunRecord
 from worker.core.routing_plan import RoutingOutcome
-from worker.core.runstate import RunState, next_watermark, seen_at_watermark, usable_state
+from worker.core.runstate import RunState, next_watermark, second_is_over, seen_at_watermark, usable_state
 from worker.io.history import RunHistory
 from worker.io.http import CallCounter
 from worker.reading import Mode, SideRead, read_sides
@@ -126,14 +132,18 @@ def _next_state(config: TierFile, request: SyncRequest, state: RunState, read: S
     previous = state.watermark if same_config and not read.full else None
     watermark = next_watermark((stamp for _, stamp in rows), previous)
     seen = seen_at_watermark(rows, watermark, state.salesforce_seen if watermark == previous else ())
+    final = not read.full and second_is_over(watermark, read.salesforce_known_before)
     population = record.plan.population if record.plan.full else state.population
     if read.review is not None:
         mark, at_mark = read.review.mark, read.review.seen
-    else:  # a full read saw every organization as it was when the read began
-        mark, at_mark = int(read.started.timestamp()) - EXPORT_MARGIN_SECONDS, ()
+    else:  # a full read saw every organization as it was when the read began, by Zendesk's clock if known
+        began = read.zendesk_started
+        local = int(read.started.timestamp()) - EXPORT_MARGIN_SECONDS
+        mark = began - READ_MARGIN_SECONDS if began is not None else local
+        at_mark = ()
     return RunState(watermark, config.fingerprint, population, tuple(sorted(failed)), org, routing_objects, routed,
-                    salesforce_seen=seen, zendesk_mark=mark, zendesk_seen=at_mark, written=written,
-                    pending_removals=pending)
+                    salesforce_seen=seen, salesforce_seen_final=final, zendesk_mark=mark, zendesk_seen=at_mark,
+                    written=written, pending_removals=pending)
 
 
 def _apply(plan: Plan, services: Services, record: RunRecord, progress: ProgressSink, lease: LeaseCheck) -> None:

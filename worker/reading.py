@@ -36,7 +36,10 @@ class SideRead:
         removed: accounts that left the scope (deleted or no longer matching ``where``) since the last run.
         edited: accounts looked at only because their organization changed in Zendesk (hand-edit candidates).
         review: what the organization export showed (None for a full or id read).
-        started: when the read began (a full read's export mark is taken from it).
+        started: when the read began, by the local clock.
+        zendesk_started: when the full organization read began by Zendesk's clock, if it said (the next
+            export starts there).
+        salesforce_known_before: Salesforce's clock before its incremental query was sent, if known.
 
     """
 
@@ -47,6 +50,8 @@ class SideRead:
     removed: list[RemovedAccount] = field(default_factory=list)
     edited: set[str] = field(default_factory=set)
     review: ExportReview | None = None
+    zendesk_started: int | None = None
+    salesforce_known_before: float | None = None
 
     @property
     def nothing_changed(self) -> bool:
@@ -70,7 +75,7 @@ def read_sides(config: TierFile, salesforce: AccountSource, zendesk: Organizatio
     if mode == "full":
         accounts = list(salesforce.read(progress=lambda n: progress("salesforce accounts", n)))
         organizations = list(zendesk.all_organizations(lambda n: progress("zendesk organizations", n)))
-        return SideRead(accounts, organizations, True, started)
+        return SideRead(accounts, organizations, True, started, zendesk_started=zendesk.read_started())
     accounts = list(salesforce.read_ids(account_ids))
     missing = sorted(set(account_ids) - {a.id for a in accounts})
     if missing:
@@ -81,23 +86,28 @@ def read_sides(config: TierFile, salesforce: AccountSource, zendesk: Organizatio
 def _incremental(salesforce: AccountSource, zendesk: OrganizationTarget, state: RunState, record: RunRecord,
                  progress: ProgressSink, started: datetime) -> SideRead | None:
     """Both sides' changes since the last run; None when the export cannot be read without skipping."""
-    changes = salesforce.read_changes(since=state.watermark or "", seen=frozenset(state.salesforce_seen),
+    seen = frozenset(state.salesforce_seen)
+    changes = salesforce.read_changes(since=state.watermark or "", seen=seen if state.salesforce_seen_final else (),
                                       progress=lambda n: progress("salesforce accounts", n))
     accounts = list(changes.accounts)
-    removed = list(changes.removed)
+    removed = [r for r in changes.removed if (r.id, r.modstamp) not in seen]  # re-read at the watermark: handled
+    changed_in_salesforce = {a.id for a in accounts if (a.id, a.modstamp) not in seen} | {r.id for r in removed}
     accounts, removed = _retry(salesforce, state, record, accounts, removed)
+    changed_in_salesforce |= {a.id for a in accounts[len(changes.accounts):]}  # retried: not hand-edit candidates
     review = _review(zendesk, state, record, progress, started)
     if review is None:
         return None
-    looked = {a.id for a in accounts} | {r.id for r in removed}
     claimed = OrganizationIndex.build(review.changed).by_account
-    wanted = sorted(set(claimed) - looked)
-    verified = list(salesforce.read_ids(wanted)) if wanted else []
-    edited = {a.id for a in verified if not all(o.id in review.created for o in claimed[a.id])}
-    accounts += verified
+    wanted = sorted(set(claimed) - {a.id for a in accounts} - {r.id for r in removed})
+    accounts += list(salesforce.read_ids(wanted)) if wanted else []
+    # Not changed in Salesforce (changed in Zendesk, or re-read unchanged at the watermark's second): a
+    # value that differs from the tier there was edited by hand, unless its organization is new.
+    edited = {a.id for a in accounts if a.id not in changed_in_salesforce
+              and not (a.id in claimed and all(o.id in review.created for o in claimed[a.id]))}
     ids = sorted({a.id for a in accounts} | {r.id for r in removed})
     organizations = zendesk.organizations_for(ids) if ids else []
-    return SideRead(accounts, organizations, False, started, removed, edited, review)
+    return SideRead(accounts, organizations, False, started, removed, edited, review,
+                    salesforce_known_before=changes.known_before)
 
 
 def _retry(salesforce: AccountSource, state: RunState, record: RunRecord, accounts: list[Account],

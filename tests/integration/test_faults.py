@@ -152,7 +152,8 @@ def test_failed_account_that_leaves_scope_is_dropped_from_retries(rig: Rig) -> N
     assert rig.run("incremental").exit_code == ExitCode.OK
     sf.reset_requests()
     assert rig.run("incremental").exit_code == ExitCode.OK
-    assert not any("Id+IN" in q or "Id IN" in q for q in sf.queries)  # nothing left to retry
+    retries = [q for q in sf.queries if ("Id+IN" in q or "Id IN" in q) and not q.startswith("SELECT Id FROM")]
+    assert not retries  # nothing left to retry (a scope check of rows at the watermark is not a retry)
 
 
 def test_a_second_writing_run_waits_its_turn_and_writes_nothing(rig: Rig) -> None:

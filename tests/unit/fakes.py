@@ -146,7 +146,8 @@ class FakeSalesforce:
                                               format_modstamp(stamp)))
             else:
                 accounts.append(self._account(account_id))
-        return AccountChanges(tuple(accounts), tuple(removed))
+        # Salesforce's clock before the query: the current second has begun, not ended
+        return AccountChanges(tuple(accounts), tuple(removed), EPOCH.timestamp() + self.clock)
 
     def org_identity(self) -> str:
         return self.org
@@ -198,6 +199,7 @@ class FakeZendesk:
     export_calls: list[int] = field(default_factory=list)  # start_time of each export request
     export_page: int = 1000
     field_reads: int = 0
+    started: int | None = None
     _next_option_id: int = 10_000
 
     # -- test knobs -------------------------------------------------------------------------
@@ -273,8 +275,13 @@ class FakeZendesk:
         self.field_state = _with_options(current, options)
         return self.field_state
 
+    def read_started(self) -> int | None:
+        """When the last full read began, on the fake's clock."""
+        return self.started
+
     def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterator[Organization]:
         """Every organization."""
+        self.started = int(self.clock())
         for org_id in sorted(self.orgs):
             if progress:
                 progress(1)

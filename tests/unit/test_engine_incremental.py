@@ -38,6 +38,8 @@ class World:
                                  now=lambda: datetime.fromtimestamp(self.now, UTC))
         first = self.run("full")
         assert first.exit_code == 0 and len(self.zd.writes) == accounts
+        self.sf.tick(2)  # a steady state: one idle run after the second of the last Salesforce change
+        assert self.run().exit_code == 0 and self.store.state.salesforce_seen_final
 
     def run(self, mode: str = "incremental", **request: Any) -> Any:
         self.sf.begin_run()

@@ -15,11 +15,12 @@ from dataclasses import dataclass, replace
 from worker.core.config import TierFile
 from worker.core.edits import EditAction, ManualEdit, Removal, RemovalAction
 from worker.core.matching import OrganizationIndex
-from worker.core.model import Organization, OrganizationExport, RemovedAccount
+from worker.core.model import ChangedOrganization, Organization, OrganizationExport, RemovedAccount
 from worker.core.plan import AccountPlan, Outcome, Plan, RejectReason
 
 WRITTEN_TTL_SECONDS = 24 * 3600  # an own write the export never read back (its organization deleted?) is forgotten
 EXPORT_MARGIN_SECONDS = 60  # the export's start_time must be at least a minute in the past (OAS IncrementalUnixTime)
+READ_MARGIN_SECONDS = 2  # a full read's start, by a Date header (whole seconds), less this: no edit slips between
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def review_export(export: OrganizationExport, mark: int | None, seen: Collection
             if written[organization.id] == organization.tier_tag:
                 continue
         changed.append(organization)
-        if item.created_at is not None and mark is not None and item.created_at >= mark:
+        if _new_link(item, mark, written):
             created.add(organization.id)
     next_mark = mark if export.end_time is None else max(export.end_time, mark or export.end_time)
     at_mark = {item.organization.id for item in export.organizations if item.updated_at == next_mark}
@@ -71,6 +72,12 @@ def review_export(export: OrganizationExport, mark: int | None, seen: Collection
 
 
 WrittenEntry = tuple[int, str | None, int]  # organization id, value written, when (unix seconds)
+
+
+def _new_link(item: ChangedOrganization, mark: int | None, written: Mapping[int, str | None]) -> bool:
+    """An organization made since the last run, without a value, that we never wrote: a new link, not an edit."""
+    return (item.created_at is not None and mark is not None and item.created_at >= mark
+            and item.organization.id not in written and item.organization.tier_tag is None)
 
 
 def next_written(previous: Sequence[WrittenEntry], read_back: Collection[int],

@@ -112,6 +112,9 @@ class AccountChanges:
 
     accounts: tuple[Account, ...] = ()
     removed: tuple[RemovedAccount, ...] = ()
+    # Salesforce's clock (a Date header, unix seconds) from a response received before the query was
+    # sent: a row stamped in an earlier second cannot change again within its second unseen by this read.
+    known_before: float | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class OrganizationExport:
 
     Attributes:
         organizations: every organization delivered (duplicates across pages removed, latest kept).
-        end_time: the ``end_time`` of the last page: the next read starts there (None when nothing came).
+        end_time: the ``end_time`` of the last page: the next read starts there (None when nothing was read).
         complete: False when more organizations share one second than a page holds, so that the
             export cannot move past that second without skipping some (the caller reads everything).
         too_recent: True when Zendesk refused ``start_time`` as under a minute old (nothing read).

@@ -89,6 +89,9 @@ class OrganizationTarget(Protocol):
     def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
         """Organizations whose external_id names one of these accounts."""
 
+    def read_started(self) -> int | None:
+        """Zendesk's own clock (unix seconds) when the last ``all_organizations`` read began, if known."""
+
     def changed_organizations(self, start_time: int,
                               progress: Callable[[int], None] | None = None) -> OrganizationExport:
         """Organizations changed at or after ``start_time`` (unix seconds), by the incremental export."""

@@ -35,7 +35,9 @@ class RunState:
         routing_objects: how many marked triggers, views and SLA policies the last routing apply
             left; a later read that finds none of them is suspect, not a reason to create them again.
         salesforce_seen: ``(id, SystemModstamp)`` of the rows read in the watermark's second; the next
-            read (``>=`` that second) passes over them instead of planning or scope-checking them again.
+            read (``>=`` that second) returns them again, unchanged: not a change made in Salesforce.
+        salesforce_seen_final: the watermark's second was over when it was read, so those rows cannot have
+            changed within it since: the next read passes over them (no planning, no scope check).
         zendesk_mark: where the next incremental organization export starts (unix seconds, Zendesk time).
         zendesk_seen: organizations the export delivered at the mark's second (it delivers them again).
         written: ``(organization id, value, unix seconds)`` of recent writes the export has not yet read
@@ -53,6 +55,7 @@ class RunState:
     routing_objects: int = 0
     routing_fingerprint: str | None = None
     salesforce_seen: tuple[tuple[str, str], ...] = ()
+    salesforce_seen_final: bool = False
     zendesk_mark: int | None = None
     zendesk_seen: tuple[int, ...] = ()
     written: tuple[tuple[int, str | None, int], ...] = ()
@@ -133,7 +136,11 @@ def _parse_changes(data: dict[str, Any]) -> dict[str, Any]:
     pending = _pairs(data, "pending_removals")
     if not all(len(p) == 2 and try_to_18(str(p[0])) and p[1] in ("deleted", "out_of_scope") for p in pending):
         raise _BadState("pending_removals is not a list of [account id, reason]")
-    return {"salesforce_seen": tuple((str(i), s) for i, s in sf_seen), "zendesk_mark": mark,
+    final = data.get("salesforce_seen_final", False)
+    if not isinstance(final, bool):
+        raise _BadState("salesforce_seen_final is not true or false")
+    return {"salesforce_seen": tuple((str(i), s) for i, s in sf_seen), "salesforce_seen_final": final,
+            "zendesk_mark": mark,
             "zendesk_seen": tuple(seen), "written": tuple((o, v, t) for o, v, t in written),
             "pending_removals": tuple((str(try_to_18(str(i))), r) for i, r in pending)}
 
@@ -183,6 +190,18 @@ def seen_at_watermark(rows: Iterable[tuple[str, str | None]], watermark: str | N
     return tuple(sorted(kept))
 
 
+def second_is_over(watermark: str | None, known_before: float | None) -> bool:
+    """Whether ``watermark``'s second ended before the read was sent (``known_before``, Salesforce's clock).
+
+    Stamps have whole seconds, so a row changed again within its second comes back with the same stamp;
+    only once that second is over can a row seen with that stamp be passed over next time.
+    """
+    moment = parse_stamp(watermark) if watermark else None
+    if moment is None or known_before is None:
+        return False
+    return moment.replace(microsecond=0).timestamp() + 1 <= known_before
+
+
 def usable_state(stored: RunState, org: str, now: datetime) -> tuple[RunState, str | None]:
     """The part of ``stored`` this run may trust, and a note saying what was set aside (None if nothing).
 
@@ -200,5 +219,5 @@ def usable_state(stored: RunState, org: str, now: datetime) -> tuple[RunState, s
     moment = parse_stamp(stored.watermark) if stored.watermark else None
     if moment is not None and moment > now + FUTURE_TOLERANCE:
         note = f"the saved watermark {stored.watermark} is in the future; ignored it{full}"
-        return replace(stored, watermark=None, salesforce_seen=()), note
+        return replace(stored, watermark=None, salesforce_seen=(), salesforce_seen_final=False), note
     return stored, None

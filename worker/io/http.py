@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -134,6 +135,17 @@ def _int_header(headers: Mapping[str, str], *names: str) -> int | None:
     return None
 
 
+def _date_header(headers: Mapping[str, str]) -> float | None:
+    """The service's clock from a response's ``Date`` header (unix seconds), or None when absent or unreadable."""
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     """The Retry-After header in seconds (integer or HTTP date forms), or None."""
     value = headers.get("Retry-After") or headers.get("retry-after")
@@ -142,8 +154,6 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        from email.utils import parsedate_to_datetime
-
         try:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
@@ -303,6 +313,7 @@ class ServiceSession(requests.Session):
         self.timeout = (max(3.0, timeout / 3), timeout)
         self.max_attempts, self.max_retry_wait = max_attempts, max_retry_wait
         self.counter = counter or CallCounter()
+        self.server_time: float | None = None  # the service's clock, from the last response's Date header
         self.pacer = pacer or Pacer(sleep=sleep)
         self._sleep = sleep
         self.max_redirects = 0  # never follow a redirect (see get_redirect_target and request)
@@ -359,6 +370,7 @@ class ServiceSession(requests.Session):
             self.counter.add(self.service, method)
             raise _transport_error(self.service, url, exc) from None
         self.counter.add(self.service, method, response.status_code)
+        self.server_time = _date_header(response.headers) or self.server_time
         self.pacer.observe(response.headers)
         if response.status_code < 300:
             return response

@@ -138,6 +138,24 @@ def build_scope_query(config: TierFile, ids: Sequence[str]) -> str:
     return query + f" WHERE ({config.salesforce.where}) AND {condition}"
 
 
+def _server_time(session: Any) -> float | None:
+    moment = getattr(session, "server_time", None)
+    return float(moment) if isinstance(moment, (int, float)) else None
+
+
+def _query_lower_bound(before: float | None, answered: float | None, session: Any) -> float | None:
+    """A time, on Salesforce's clock, no later than when the query ran.
+
+    The Date of an earlier response is one; so is the query's own answer's Date less the longest the
+    session waits for an answer (its connect and read timeouts) and a second for the header's rounding.
+    """
+    timeout = getattr(session, "timeout", None)
+    wait = sum(timeout) if isinstance(timeout, tuple) else timeout if isinstance(timeout, (int, float)) else None
+    bound = answered - wait - 1 if answered is not None and wait is not None else None
+    known = [moment for moment in (before, bound) if moment is not None]
+    return max(known) if known else None
+
+
 class SalesforceReader:
     """Reads accounts in scope, and reports API usage.
 
@@ -206,13 +224,17 @@ class SalesforceReader:
                      progress: Callable[[int], None] | None = None) -> AccountChanges:
         """Rows modified at or after ``since``: accounts in scope, and accounts deleted or out of scope.
 
-        One ``queryAll``; rows whose ``(Id, SystemModstamp)`` is in ``seen`` (the previous run's rows in
-        the watermark's second) are passed over. With a ``where``, the live rows' scope costs one more
-        query per 200 rows, and none when no row changed.
+        One ``queryAll``; rows whose ``(Id, SystemModstamp)`` is in ``seen`` (rows of the previous run in
+        the watermark's second, once that second was over) are passed over. With a ``where``, the live
+        rows' scope costs one more query per 200 rows, and none when no row changed.
         """
         self._check_ceiling()
+        session = self._sf.session
+        before = _server_time(session)  # e.g. the sign-in's Date header: earlier than the query
+        first_page: float | None = None
         rows: list[dict[str, Any]] = []
         for record in self._records(build_changes_query(self._config, since), include_deleted=True):
+            first_page = first_page or _server_time(session)
             if progress:
                 progress(1)
             if (str(record.get("Id", "")), record.get("SystemModstamp")) not in seen:
@@ -228,7 +250,8 @@ class SalesforceReader:
                 accounts.append(account)
             else:
                 removed.append(RemovedAccount(account.id, account.name, "out_of_scope", account.modstamp))
-        return AccountChanges(tuple(accounts), tuple(removed))
+        return AccountChanges(tuple(accounts), tuple(removed),
+                              _query_lower_bound(before, first_page or _server_time(session), session))
 
     def _in_scope(self, ids: Sequence[str]) -> set[str]:
         if not self._config.salesforce.where:

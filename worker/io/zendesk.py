@@ -28,11 +28,18 @@ from worker.core.actions import Action
 from worker.core.errors import AuthError, RemoteStateError
 from worker.core.fieldplan import merged_options
 from worker.core.matching import external_id_forms
-from worker.core.model import FieldOption, Organization, OrganizationExport, OrganizationFieldState, WriteResult
+from worker.core.model import (
+    ChangedOrganization,
+    FieldOption,
+    Organization,
+    OrganizationExport,
+    OrganizationFieldState,
+    WriteResult,
+)
 from worker.core.plan import FieldPlan
 from worker.core.redaction import redact
 from worker.io.http import ServiceSession
-from worker.io.zendesk_export import OrganizationExporter
+from worker.io.zendesk_export import OrganizationExporter, unix_time
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,6 +121,7 @@ class ZendeskClient:
         self._sleep, self._clock = sleep, clock
         self._single_job_polling = False
         self._admin_confirmed = False
+        self._read_started: int | None = None
 
     def me(self) -> dict[str, Any]:
         """The authenticated user (``role`` tells whether it is an admin)."""
@@ -178,13 +186,28 @@ class ZendeskClient:
 
     def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterator[Organization]:
         """Every organization, by cursor pagination (100 per page)."""
+        self._read_started = None
         try:
             for raw in self._z.organizations():
+                if self._read_started is None:
+                    self._read_started = self._server_time()
                 if progress:
                     progress(1)
                 yield self._organization(raw)
         except ZenpyException as exc:
             raise RemoteStateError(f"zendesk: reading organizations failed: {redact(str(exc))[:200]}") from None
+
+    def _server_time(self) -> int | None:
+        moment = getattr(self._z.users.session, "server_time", None)
+        return int(moment) if isinstance(moment, (int, float)) else None
+
+    def read_started(self) -> int | None:
+        """Zendesk's clock (its ``Date`` header, unix seconds) when the last full read got its first page.
+
+        Where the next incremental export starts: the read saw every organization as it was then, and
+        the local clock may differ from Zendesk's.
+        """
+        return self._read_started if self._read_started is not None else self._server_time()
 
     def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
         """Organizations whose external_id is one of ``account_ids`` in 18- or 15-character form."""
@@ -198,8 +221,35 @@ class ZendeskClient:
 
     def changed_organizations(self, start_time: int,
                               progress: Callable[[int], None] | None = None) -> OrganizationExport:
-        """Organizations changed at or after ``start_time``, through the incremental export."""
-        return OrganizationExporter(self._z, self._key).changed_since(start_time, progress)
+        """Organizations changed at or after ``start_time``, through the incremental export.
+
+        When more organizations share one second than an export page holds, the export cannot move past
+        that second (api-facts A.7): that second's organizations are then picked out of one full list
+        (cursor pagination, 100 a page) and the export goes on from the next second, so none is skipped
+        and nothing loops.
+        """
+        exporter = OrganizationExporter(self._z, self._key)
+        found: dict[int, ChangedOrganization] = {}
+        start, end = start_time, None
+        while True:
+            export = exporter.changed_since(start, progress)
+            if export.too_recent:
+                return OrganizationExport(tuple(found.values()), end) if end is not None else export
+            _merge(found, export.organizations)
+            if export.complete or export.end_time is None:
+                return OrganizationExport(tuple(found.values()), export.end_time, complete=export.complete)
+            log.info("zendesk: more organizations changed at %s than an export page holds; listing them",
+                     export.end_time)
+            _merge(found, self._changed_at(export.end_time))
+            start = end = export.end_time + 1
+
+    def _changed_at(self, second: int) -> list[ChangedOrganization]:
+        """Every organization whose updated_at is ``second``, from a full list of organizations."""
+        try:
+            return [ChangedOrganization(self._organization(raw), second, unix_time(raw.created_at))
+                    for raw in self._z.organizations() if unix_time(raw.updated_at) == second]
+        except ZenpyException as exc:
+            raise RemoteStateError(f"zendesk: reading organizations failed: {redact(str(exc))[:200]}") from None
 
     def write_tags(self, changes: Sequence[tuple[int, str | None]], progress: Callable[[int], None] | None = None,
                    before_batch: Callable[[], None] | None = None) -> list[WriteResult]:
@@ -273,6 +323,14 @@ class ZendeskClient:
                 raise
             return SimpleNamespace(id=job_id, status="failed", results=None,
                                    message="Zendesk no longer has this job's status (job statuses expire)")
+
+
+def _merge(found: dict[int, ChangedOrganization], delivered: Iterable[ChangedOrganization]) -> None:
+    """Keep the latest version of each organization."""
+    for item in delivered:
+        previous = found.get(item.organization.id)
+        if previous is None or item.updated_at >= previous.updated_at:
+            found[item.organization.id] = item
 
 
 def _job_results(job: Any, org_ids: list[int]) -> list[WriteResult]:

@@ -21,7 +21,7 @@ The pages are read as plain JSON on zenpy's own ServiceSession: zenpy's incremen
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from zenpy import Zenpy
@@ -82,9 +82,10 @@ class OrganizationExporter:
         try:
             response = self._session.request("GET", self._url, params=params)
         except RemoteStateError as exc:
-            # Zendesk refuses a start_time under a minute old; the spec gives no body for it, so a 400/422
-            # that names start_time is read as "nothing to read yet" (the caller keeps its mark).
-            if exc.http_status in (400, 422) and "start_time" in exc.message.lower():
+            # Zendesk refuses a start_time under a minute old ("Too recent start_time. Use a start_time older
+            # than 1 minute"); the spec gives no body for it, so a 400/422 saying "too recent" is read as
+            # "nothing to read yet" (the caller keeps its mark). Any other refusal is an error.
+            if exc.http_status in (400, 422) and "too recent" in exc.message.lower():
                 return None
             raise
         try:
@@ -98,16 +99,17 @@ class OrganizationExporter:
     def _changed(self, raw: Mapping[str, Any]) -> ChangedOrganization:
         fields = raw.get("organization_fields")
         value = fields.get(self._key) if isinstance(fields, Mapping) else None
-        try:
-            organization = Organization(id=int(raw["id"]), name=str(raw.get("name") or ""),
-                                        external_id=_text(raw.get("external_id")),
-                                        tier_tag=str(value) if value not in (None, "") else None)
-        except (KeyError, TypeError, ValueError):
-            raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} gave an organization without a numeric id") from None
-        updated = _unix(raw.get("updated_at"))
+        raw_id = raw.get("id")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int):
+            raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} gave an organization without an integer id")
+        organization = Organization(id=raw_id, name=str(raw.get("name") or ""),
+                                    external_id=_text(raw.get("external_id")),
+                                    tier_tag=str(value) if value not in (None, "") else None)
+        updated = unix_time(raw.get("updated_at"))
         if updated is None:
-            raise RemoteStateError(f"zendesk: organization {organization.id} came from the export without updated_at")
-        return ChangedOrganization(organization, updated, _unix(raw.get("created_at")))
+            raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} gave organization {organization.id} "
+                                   "without a readable updated_at")
+        return ChangedOrganization(organization, updated, unix_time(raw.get("created_at")))
 
 
 def _items(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -130,11 +132,12 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _unix(value: Any) -> int | None:
+def unix_time(value: Any) -> int | None:
     """An ISO 8601 timestamp (``2018-11-14T00:54:22Z``) as unix seconds, else None."""
     if not isinstance(value, str):
         return None
     try:
-        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())  # Zendesk times are UTC

@@ -208,6 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default per-request logging."""
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header on the fake's own clock, as a real service's Date follows the service's clock."""
+        if timestamp is None:
+            timestamp = getattr(self.server.app, "clock", time.time)()
+        return super().date_time_string(timestamp)
+
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""

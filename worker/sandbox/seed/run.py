@@ -50,6 +50,10 @@ class SeedRun:
     names: set[str] = field(default_factory=set)  # casefolded Account names seeded so far
     stamp_ms: int = SEED_EPOCH_MS  # SystemModstamp of the last seeded Account
 
+    def created_at(self) -> str:
+        """When a seeded organization was made: with the last seeded Account, long before any run (ISO 8601)."""
+        return datetime.fromtimestamp(self.stamp_ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
     def random_id(self) -> str:
         """A fresh 18-character Account Id, distinct from ``taken_ids`` even case-insensitively."""
         alphabet = string.ascii_letters + string.digits

@@ -44,8 +44,13 @@ class OrganizationsMixin(OrganizationFieldsMixin):
         return self._names.get(name.strip().casefold())
 
     def add_organization(self, name: str, external_id: str | None = None,
-                         organization_fields: dict[str, Any] | None = None, **attrs: Any) -> int:
-        """Create an organization directly (no HTTP); returns its id. Raises RecordInvalid on bad input."""
+                         organization_fields: dict[str, Any] | None = None, *, created_at: str | None = None,
+                         **attrs: Any) -> int:
+        """Create an organization directly (no HTTP); returns its id. Raises RecordInvalid on bad input.
+
+        ``created_at`` (ISO 8601) backdates an organization that existed long before (seeded data); it is
+        its ``updated_at`` too. By default both are now.
+        """
         with self.lock:
             name = (name or "").strip()
             if not name:
@@ -63,7 +68,7 @@ class OrganizationsMixin(OrganizationFieldsMixin):
                 values[key] = None if value == "" else value
             org_id = self._next_org_id
             self._next_org_id += 1
-            now = self.now_iso()
+            now = created_at or self.now_iso()
             org: dict[str, Any] = {
                 "url": f"{self.base_url}/api/v2/organizations/{org_id}.json", "id": org_id, "name": name,
                 "shared_tickets": False, "shared_comments": False, "external_id": external_id,
