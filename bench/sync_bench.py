@@ -5,8 +5,14 @@ served from this process, seeded with N accounts (default 10,000):
 
   1. sync --full --dry-run   (must write nothing)
   2. sync --full             (update_many calls must be ceil(changed / 100))
-  3. sync                    (incremental, nothing changed: must write nothing)
-  4. 25 accounts change, then sync (must write exactly those 25 in one update_many call)
+  3. sync                    (incremental a minute later: the export reads the full run's writes back)
+  4. sync                    (incremental, nothing changed on either side: 1 Salesforce call, at most 1
+                              Zendesk call, no write)
+  5. 25 accounts change in Salesforce, 5 organizations are edited by hand in Zendesk, 3 accounts are
+     deleted; then sync (must write the 30 in one update_many call and list the edits and deletions)
+  6. sync                    (idle again)
+
+The sandbox clock is moved on between runs (the export leaves out the last minute), as a schedule would.
 
 Usage: python bench/sync_bench.py [--accounts N] [--second-precision]
 """
@@ -88,18 +94,33 @@ def main() -> None:
         changed = full["writes"]["updated"]
         assert full["plan_fingerprint"] == dry["plan_fingerprint"], "the real run applied another plan"
         assert rows[-1][5] <= math.ceil(changed / 100), "more update_many calls than ceil(changed/100)"
+        sandbox.advance(61)
+        step("sync (read back)", ["sync", "--json"])
+        assert rows[-1][4] == 0, "reading our own writes back wrote"
+        sandbox.advance(300)
         step("sync (nothing changed)", ["sync", "--json"])
-        assert rows[-1][4] == 0, "idle run wrote"
+        assert rows[-1][4] == 0 and rows[-1][2] == 1 and rows[-1][3] <= 1, "idle run cost more than 1 + 1 calls"
         flips = {"Enterprise": "Starter", "Tier 1": "Tier 3", "Professional": "Enterprise", "Tier 2": "Tier 1",
                  "Starter": "Professional", "Tier 3": "Tier 2"}
-        changed_ids = [i for i, a in sandbox.salesforce.accounts.items() if a["Type"] == "Customer"
-                       and a["Support_Tier__c"] in flips and i not in seeded.duplicate_account_ids
-                       and i not in seeded.account_ids_without_org][:25]
+        usable = [i for i, a in sandbox.salesforce.accounts.items() if a["Type"] == "Customer"
+                  and a["Support_Tier__c"] in flips and i not in seeded.duplicate_account_ids
+                  and i not in seeded.account_ids_without_org]
+        changed_ids, edited_ids, deleted_ids = usable[:25], usable[25:30], usable[30:33]
         for account_id in changed_ids:
             account = sandbox.salesforce.accounts[account_id]
             sandbox.salesforce.update_account(account_id, Support_Tier__c=flips[account["Support_Tier__c"]])
-        step("25 changed, then sync", ["sync", "--json"])
-        assert rows[-1][5] == 1 and rows[-1][6] == 25, "25 changes were not one update_many of 25"
+        by_external = {(o["external_id"] or "")[:15].lower(): i for i, o in zd.organizations.items()}
+        for account_id in edited_ids:
+            zd.set_org_field(by_external[account_id[:15].lower()], "support_tier", None)
+        for account_id in deleted_ids:
+            sandbox.salesforce.delete_account(account_id)
+        sandbox.advance(61)
+        both = step("both sides changed", ["sync", "--json"])
+        assert rows[-1][5] == 1 and rows[-1][6] == 30, "25 changes and 5 restores were not one update_many of 30"
+        assert len(both["manual_edits"]) == 5 and len(both["removed"]) == 3, "hand edits or removals not listed"
+        sandbox.advance(300)
+        step("sync (idle again)", ["sync", "--json"])
+        assert rows[-1][4] == 0 and rows[-1][2] == 1 and rows[-1][3] <= 1, "idle run cost more than 1 + 1 calls"
 
     print(f"\n{'run':<24}{'seconds':>9}{'SF calls':>10}{'ZD calls':>10}{'ZD writes':>11}"
           f"{'update_many':>13}{'orgs updated':>14}{'peak RSS MiB':>14}")

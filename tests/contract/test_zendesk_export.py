@@ -8,6 +8,7 @@ Also the clearing write (``write_tags`` with None), whose body must carry a JSON
 
 import base64
 import json
+from email.utils import formatdate
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -201,18 +202,33 @@ def listing(organizations, after=None, has_more=False):
 
 
 @responses.activate
-def test_the_client_lists_a_stuck_seconds_organizations_and_goes_on_from_the_next_second() -> None:
-    t1 = T0 + 30
-    responses.get(EXPORT, match=params(T0), json=page([org(n, t1) for n in range(1, 1001)], t1, False))
-    responses.get(EXPORT, match=params(t1), json=page([org(n, t1) for n in range(1, 1001)], t1, False))  # stuck
-    responses.get(f"{BASE}/organizations.json", json={**listing([org(n, t1) for n in range(1, 1003)] + [org(9, T0)])})
-    responses.get(EXPORT, match=params(t1 + 1), json=page([org(5000, t1 + 7, "tier_gold")], t1 + 7, True))
+def test_the_client_lists_a_stuck_second_once_and_goes_on_from_when_the_list_began() -> None:
+    t1, listed_at = T0 + 30, T0 + 100
+    stuck = page([org(n, t1) for n in range(1, 1001)], t1, False)
+    responses.get(EXPORT, match=params(T0), json=stuck)
+    responses.get(EXPORT, match=params(t1), json=stuck)  # the same page for ever
+    date = {"Date": formatdate(listed_at, usegmt=True)}  # Zendesk's clock when the list began
+    responses.get(f"{BASE}/organizations.json", headers=date,
+                  json=listing([org(n, t1) for n in range(1, 1003)] + [org(7001, T0 - 5), org(7002, t1 + 50)]))
+    responses.get(EXPORT, match=params(listed_at - 1), json=page([org(5000, listed_at + 7, "tier_gold")],
+                                                                  listed_at + 7, True))
     export = zendesk().changed_organizations(T0)
-    assert export.complete is True and export.end_time == t1 + 7
+    assert export.complete is True and export.end_time == listed_at + 7
     ids = sorted(item.organization.id for item in export.organizations)
-    assert ids == [*range(1, 1003), 5000]  # 1001 and 1002 were past the stuck page; 9 is from another second
+    assert ids == [*range(1, 1003), 5000, 7002]  # 7001 changed before the stuck second
     assert [c.request.url.split("?")[0] for c in responses.calls] == [
         EXPORT, EXPORT, f"{BASE}/organizations.json", EXPORT]
+
+
+@responses.activate
+def test_without_a_date_header_a_stuck_second_stays_incomplete() -> None:
+    t1 = T0 + 30
+    stuck = page([org(n, t1) for n in range(1, 1001)], t1, False)
+    responses.get(EXPORT, match=params(T0), json=stuck)
+    responses.get(EXPORT, match=params(t1), json=stuck)
+    responses.get(f"{BASE}/organizations.json", json=listing([org(n, t1) for n in range(1, 1003)]))
+    export = zendesk().changed_organizations(T0)
+    assert export.complete is False and len(responses.calls) == 3  # the caller then reads everything
 
 
 # 4. Too recent, and other 400s ----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ The sandbox's clock is moved on (never slept) past the minute the export leaves 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.integration.conftest import World, expected_tags
@@ -74,9 +76,9 @@ def test_one_incremental_run_restores_hand_edits_in_one_batch_and_lists_all_twel
 @pytest.mark.parametrize("world", [600], indirect=True)
 def test_report_leaves_hand_edits_and_clear_empties_a_removed_accounts_organization(world: World) -> None:
     text = world.config_path.read_text()
-    text = text.replace("  organization_field: support_tier", "  organization_field: support_tier\n"
-                        "  on_manual_edit: report")
-    text = text.replace("  max_api_usage_fraction: 0.8", "  max_api_usage_fraction: 0.8\n  on_account_removed: clear")
+    text = re.sub(r"on_manual_edit: \w+", "on_manual_edit: report", text)
+    text = re.sub(r"on_account_removed: \w+", "on_account_removed: clear", text)
+    assert "on_manual_edit: report" in text and "on_account_removed: clear" in text
     world.config_path.write_text(text)
     expected = synced(world)
     world.sandbox.advance(61)

@@ -224,32 +224,41 @@ class ZendeskClient:
         """Organizations changed at or after ``start_time``, through the incremental export.
 
         When more organizations share one second than an export page holds, the export cannot move past
-        that second (api-facts A.7): that second's organizations are then picked out of one full list
-        (cursor pagination, 100 a page) and the export goes on from the next second, so none is skipped
-        and nothing loops.
+        that second (api-facts A.7). Then one full list (cursor pagination, 100 a page) gives every
+        organization changed since that second, and the export goes on from when the list began (by
+        Zendesk's clock), so none is skipped and nothing loops.
         """
         exporter = OrganizationExporter(self._z, self._key)
         found: dict[int, ChangedOrganization] = {}
-        start, end = start_time, None
+        start, resumed = start_time, False
         while True:
             export = exporter.changed_since(start, progress)
             if export.too_recent:
-                return OrganizationExport(tuple(found.values()), end) if end is not None else export
+                return OrganizationExport(tuple(found.values()), start) if resumed else export
             _merge(found, export.organizations)
             if export.complete or export.end_time is None:
                 return OrganizationExport(tuple(found.values()), export.end_time, complete=export.complete)
-            log.info("zendesk: more organizations changed at %s than an export page holds; listing them",
+            log.info("zendesk: more organizations changed at %s than an export page holds; listing them all",
                      export.end_time)
-            _merge(found, self._changed_at(export.end_time))
-            start = end = export.end_time + 1
+            listed, began = self._changed_from(export.end_time)
+            if began is None:  # no Date header: the list cannot say where the export may go on from
+                return OrganizationExport(tuple(found.values()), export.end_time, complete=False)
+            _merge(found, listed)
+            start, resumed = max(began - 1, export.end_time + 1), True
 
-    def _changed_at(self, second: int) -> list[ChangedOrganization]:
-        """Every organization whose updated_at is ``second``, from a full list of organizations."""
+    def _changed_from(self, second: int) -> tuple[list[ChangedOrganization], int | None]:
+        """Every organization whose updated_at is ``second`` or later, from a full list; and when it began."""
+        changed: list[ChangedOrganization] = []
+        began: int | None = None
         try:
-            return [ChangedOrganization(self._organization(raw), second, unix_time(raw.created_at))
-                    for raw in self._z.organizations() if unix_time(raw.updated_at) == second]
+            for raw in self._z.organizations():
+                began = self._server_time() if began is None else began
+                updated = unix_time(raw.updated_at)
+                if updated is not None and updated >= second:
+                    changed.append(ChangedOrganization(self._organization(raw), updated, unix_time(raw.created_at)))
         except ZenpyException as exc:
             raise RemoteStateError(f"zendesk: reading organizations failed: {redact(str(exc))[:200]}") from None
+        return changed, began if began is not None else self._server_time()
 
     def write_tags(self, changes: Sequence[tuple[int, str | None]], progress: Callable[[int], None] | None = None,
                    before_batch: Callable[[], None] | None = None) -> list[WriteResult]:
