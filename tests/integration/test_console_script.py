@@ -30,6 +30,10 @@ def test_demo_runs_with_no_credentials_and_no_redis(tmp_path: Path) -> None:
     assert first["writes"]["updated"] == first["outcomes"]["set_tier"] > 0
     assert first["field"]["action"] == "create" and first["field"]["applied"]
     assert second["api_calls"]["zendesk"]["writes"] == 0
+    edits = runs["hand_edits"]
+    assert [e["action"] for e in edits["manual_edits"]] == ["restore", "restore"]
+    assert [(r["reason"], r["action"]) for r in edits["removed"]] == [("deleted", "keep")]
+    assert edits["writes"]["updated"] == 2 and edits["exit_code"] == 0
     routing, again = runs["routing_apply"]["routing"], runs["routing_again"]["routing"]
     assert routing["category"]["action"] == "create" and routing["applied"]["managed_after"] == 9
     assert [c["action"] for c in routing["changes"]] == ["create"] * 9
@@ -97,7 +101,7 @@ def test_demo_leaves_the_process_environment_alone(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(demo_module, "run_sync", watching)
     before = dict(os.environ)
     assert demo_module.run_demo(Console(file=io.StringIO()), accounts=20) == 0
-    assert seen == [before] * 4  # not edited even while the runs go on
+    assert seen == [before] * 5  # not edited even while the runs go on
     assert dict(os.environ) == before
 
 
