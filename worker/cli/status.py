@@ -7,7 +7,7 @@ or Zendesk call.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from worker.cli.common import JsonOption, app, fail, out
@@ -44,6 +44,8 @@ def status_document(settings: Settings, runs: int) -> dict[str, Any]:
     holder = store.holder()
     return {"store": "redis" if redis_url else str(settings.tiersync_state_dir),
             "watermark": state.watermark, "failed_rows": len(state.failed_ids),
+            "zendesk_export_mark": _unix_iso(state.zendesk_mark), "writes_awaiting_read_back": len(state.written),
+            "removals_to_retry": len(state.pending_removals),
             "salesforce_org": state.salesforce_org, "routing_objects": state.routing_objects,
             "state_problem": state.discarded, "lock_holder": holder, "runs": recent,
             "next_scheduled": _next_runs(settings, recent)}
@@ -62,6 +64,10 @@ def _next_runs(settings: Settings, recent: list[dict[str, Any]]) -> dict[str, st
     return due
 
 
+def _unix_iso(moment: int | None) -> str | None:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds") if moment is not None else None
+
+
 def _parse(text: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(str(text))
@@ -73,6 +79,9 @@ def _print(document: dict[str, Any]) -> None:
     watermark = literal(document["watermark"] or "(none)")
     out.print(f"[bold]State[/bold] ({literal(document['store'])}): watermark {watermark}"
               f" · {document['failed_rows']} failed row(s) to retry · {document['routing_objects']} routing objects")
+    mark = literal(document["zendesk_export_mark"] or "(none: the next incremental run starts watching)")
+    out.print(f"  Zendesk export from {mark} · {document['writes_awaiting_read_back']:,} write(s) awaiting read-back"
+              f" · {document['removals_to_retry']} removal(s) to retry")
     if document["state_problem"]:
         out.print(f"  [yellow]the saved state is unusable ({literal(document['state_problem'])}); "
                   "the next run reads everything[/yellow]")
