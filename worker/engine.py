@@ -209,6 +209,8 @@ def _plan_organizations(config: TierFile, services: Services, request: SyncReque
         field = with_holders(field, holders, prune=request.prune_options)
     plan = build_plan(config, read.accounts, read.organizations, field, full=read.full,
                       population=state.population)
+    if read.full:
+        plan = replace(plan, holders=tuple(sorted(holders.items())))
     if not read.full:
         plan = mark_manual_edits(plan, read.edited, config.zendesk.on_manual_edit)
         plan = replace(plan, removals=plan_removals(config, read.removed, read.organizations))

@@ -50,6 +50,7 @@ class Organization:
         name: organization name, for reports.
         external_id: as stored in Zendesk (any case, 15 or 18 characters, or anything else).
         tier_tag: current value of the managed dropdown field (None when unset).
+        updated_at: when Zendesk last changed it (ISO 8601), when read.
 
     """
 
@@ -57,6 +58,7 @@ class Organization:
     name: str
     external_id: str | None
     tier_tag: str | None
+    updated_at: str | None = None
 
 
 @dataclass(frozen=True)

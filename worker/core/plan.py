@@ -55,6 +55,7 @@ class AccountPlan:
     target_tag: str | None = None
     reason: RejectReason | None = None
     detail: str = ""
+    organization_changed_at: str | None = None
 
     @property
     def replaces_value(self) -> bool:
@@ -116,6 +117,7 @@ class Plan:
     routing: RoutingPlan | None = None
     manual_edits: tuple[ManualEdit, ...] = ()
     removals: tuple[Removal, ...] = ()
+    holders: tuple[tuple[str, int], ...] = ()  # full reads: organizations holding each value of the field
 
     @property
     def changes(self) -> tuple[AccountPlan, ...]:
@@ -170,7 +172,8 @@ def _plan_one(account: Account, decision: TierDecision, organizations: Sequence[
                        detail=f"organizations {ids} all claim this account; merge them or clear one external_id")
     organization = organizations[0]
     current = organization.tier_tag
-    base = replace(base, organization_id=organization.id, current_tag=current)
+    base = replace(base, organization_id=organization.id, current_tag=current,
+                   organization_changed_at=organization.updated_at)
     if decision.tier is None:
         reason = _UNDECIDED.get(decision.source, RejectReason.UNKNOWN_VALUE)
         return replace(base, outcome=Outcome.REJECTED, reason=reason, detail=decision.explanation)

@@ -181,8 +181,10 @@ class ZendeskClient:
     def _organization(self, raw: Any) -> Organization:
         fields = raw.organization_fields or {}
         value = fields.get(self._key) if hasattr(fields, "get") else None
+        updated = getattr(raw, "updated_at", None)
         return Organization(id=int(raw.id), name=str(raw.name or ""), external_id=raw.external_id,
-                            tier_tag=str(value) if value not in (None, "") else None)
+                            tier_tag=str(value) if value not in (None, "") else None,
+                            updated_at=updated if isinstance(updated, str) else None)
 
     def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterator[Organization]:
         """Every organization, by cursor pagination (100 per page)."""
