@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -52,8 +53,8 @@ def fake_time() -> FakeTime:
     return FakeTime()
 
 
-def notifier(url: str, fake_time: FakeTime, **options: float) -> SlackNotifier:
-    return SlackNotifier(url, sleep=fake_time.sleep, clock=fake_time.clock, **options)  # type: ignore[arg-type]
+def notifier(url: str, fake_time: FakeTime, **options: Any) -> SlackNotifier:
+    return SlackNotifier(url, sleep=fake_time.sleep, clock=fake_time.clock, **options)
 
 
 def payload() -> dict[str, object]:
@@ -183,7 +184,7 @@ def test_a_timeout_is_retried(receiver: SlackReceiver, fake_time: FakeTime) -> N
 def test_a_timeout_every_time_gives_up(receiver: SlackReceiver, fake_time: FakeTime) -> None:
     receiver.fail_next(200, "ok", delay=3)
     result = notifier(receiver.url, fake_time, timeout=1, max_attempts=1).send(payload())
-    assert result == SendResult(False, None, "timed out after 1 attempts", 1)
+    assert result == SendResult(False, None, "timed out after 1 attempt", 1)
 
 
 def test_a_url_that_is_not_http_is_a_result_not_an_exception(fake_time: FakeTime,

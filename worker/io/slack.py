@@ -146,12 +146,12 @@ class SlackNotifier:
             if attempt.error is None:
                 return SendResult(True, attempt.status, None, number)
             if not attempt.retryable or number == self._max_attempts:
-                suffix = f" after {number} attempts" if attempt.retryable else ""
+                suffix = _after(number) if attempt.retryable else ""
                 return SendResult(False, attempt.status, f"{attempt.error}{suffix}", number)
             wait = attempt.retry_after if attempt.retry_after is not None else min(2.0 ** (number - 1), 30.0)
             if waited + wait > self._max_wait:
                 why = (f"; Retry-After {wait:g}s is longer than tiersync waits ({self._max_wait:g}s)"
-                       if attempt.retry_after is not None else f" after {number} attempts")
+                       if attempt.retry_after is not None else _after(number))
                 return SendResult(False, attempt.status, f"{attempt.error}{why}", number)
             log.debug("slack: attempt %d failed (%s); retrying in %.1fs", number, attempt.error, wait)
             self._sleep(wait)
@@ -197,6 +197,10 @@ def notifier_from_settings(settings: SlackSettings) -> SlackNotifier | None:
     if settings.slack_webhook_url is None:
         return None
     return SlackNotifier(settings.slack_webhook_url.get_secret_value())
+
+
+def _after(attempts: int) -> str:
+    return f" after {attempts} attempt{'s' if attempts != 1 else ''}"
 
 
 def _code(body: Any) -> str:
