@@ -43,13 +43,12 @@ def chromium() -> str:
 
 @dataclass
 class Browser:
-    binary: str
     workdir: Path
 
     def run(self, url: str, *args: str) -> subprocess.CompletedProcess[str]:
         """Load ``url`` headless with ``args``; stderr has the page's console messages (``--enable-logging``)."""
         profile = self.workdir / "profile"  # our own profile: never shared with another Chromium on this machine
-        command = [self.binary, "--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={profile}",
+        command = [chromium(), "--headless", "--disable-gpu", "--no-sandbox", f"--user-data-dir={profile}",
                    "--no-first-run", "--disable-extensions", "--enable-logging=stderr", "--v=0", *args, url]
         done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
         assert done.returncode == 0, done.stderr[-2000:]
@@ -87,7 +86,7 @@ class Rendered:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Browser:
-    return Browser(chromium(), tmp_path)
+    return Browser(tmp_path)  # looks chromium up in the test itself, so a missing one in CI is a test FAILURE
 
 
 def write(tmp_path: Path, document: dict[str, Any], name: str = "report.html") -> Path:
