@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import ROOT
 from worker.core.report import AccountLine, Category, OrphanLine, Report, RoutingLine, TierCount
 from worker.render.report import report_document
-from worker.render.report_html import ASSETS, LISTED, TEMPLATE, render_html
+from worker.render.report_html import ASSETS, LISTED, TEMPLATE, render_html, when
 
 HOSTILE = '<script>alert(1)</script> & <!channel> "Acme"'
 IMG = '"><img src=x onerror=alert(1)>'
@@ -332,6 +332,22 @@ def test_valid_structure(page: str, dom: Node) -> None:
     for table in dom.all("table"):
         widths = {len([c for c in row.children if isinstance(c, Node)]) for row in table.all("tr")}
         assert len(widths) == 1, widths
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("2024-05-01T10:22:03Z", "2024-05-01 10:22:03Z"), ("2024-05-01T10:22:03.5+02:00", "2024-05-01 10:22:03.5+02:00"),
+    ("Tuesday T1", "Tuesday T1"), ("2024-05-01", "2024-05-01"), (None, ""), ("x\x1bT", "x\\x1bT"),
+])
+def test_times_read_with_a_space_and_other_text_is_left_as_it_is(raw: str | None, shown: str) -> None:
+    assert when(raw) == shown
+
+
+def test_notes_and_fixed_counts_are_shown_as_text() -> None:
+    report = replace(sample_report(), notes=("<i>routing</i> not read",), fixed={"organizations <b>": 3})
+    dom = parse(render_html(report_document(report)))
+    texts = [" ".join(section.text().split()) for section in dom.all("section", class_="notes")
+             + dom.all("section", class_="notes fixed")]
+    assert texts == ["<i>routing</i> not read", "Fixed by this run: organizations <b> 3"]
 
 
 # Sizes.

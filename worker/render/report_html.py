@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -64,9 +65,12 @@ def signed(value: int) -> str:
     return f"+{value:,}" if value > 0 else f"\u2212{-value:,}" if value < 0 else "0"
 
 
+_ISO_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(?=\d)")
+
+
 def when(value: Any) -> str:
     """An ISO 8601 time made easier to read (``2024-05-01 10:22:03Z``); other text as it is."""
-    return shown(value).replace("T", " ", 1) if value else ""
+    return _ISO_DATE_TIME.sub(r"\1 ", shown(value))
 
 
 def csp_hash(source: str) -> str:
