@@ -13,17 +13,26 @@ import os
 import shutil
 import struct
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.unit.test_report_html import HOSTILE, IMG, Node, parse, rows_of, sample_document
-from worker.core.report import Report
+from tests.unit.test_report_html import (
+    HOSTILE,
+    IMG,
+    Node,
+    account,
+    parse,
+    rows_of,
+    sample_document,
+    sample_report,
+)
+from worker.core.report import Category, Report
 from worker.render.report import report_document
-from worker.render.report_html import render_html
+from worker.render.report_html import LISTED, render_html
 
 pytestmark = pytest.mark.integration
 
@@ -183,6 +192,17 @@ def test_an_empty_report_runs_cleanly(browser: Browser, tmp_path: Path) -> None:
     shown = browser.dom(write(tmp_path, report_document(Report("empty", "2024-05-01T00:00:00Z", (), ()))))
     shown.assert_script_ran_cleanly()
     assert "No drifted accounts" in shown.dom.by_id("drift").text()
+
+
+def test_a_page_of_5000_drift_rows_runs_cleanly_and_says_where_the_rest_are(browser: Browser, tmp_path: Path) -> None:
+    many = tuple(account(f"001{i:015d}", f"Account {i}", Category.DRIFT, expected="tier_gold", actual="tier_silver",
+                         organization_id=i) for i in range(LISTED + 7))
+    page = write(tmp_path, report_document(replace(sample_report(), accounts=many)))
+    shown = browser.dom(page, "#filter=account%20499&sort=organization_id&dir=desc")
+    shown.assert_script_ran_cleanly()
+    assert shown.showing() == "Showing 11 of 5,000"
+    assert shown.visible() == [f"001{i:015d}" for i in (4999, 4998, 4997, 4996, 4995, 4994, 4993, 4992, 4991, 4990, 499)]
+    assert "the other 7 are in the JSON and CSV reports" in " ".join(shown.dom.by_id("drift").text().split())
 
 
 def png_size(path: Path) -> tuple[int, int]:
