@@ -56,7 +56,7 @@ def configure(app: Celery, settings: Settings) -> None:
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Incremental sync, full sync and routing apply, every configured number of seconds."""
+    """Incremental sync, full sync, routing apply and reconcile, every configured number of seconds."""
     return {
         "incremental-sync": {"task": "tiersync.sync", "schedule": settings.tiersync_sync_interval,
                              "kwargs": {"mode": "incremental", "trigger": "beat"}},
@@ -64,6 +64,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
                       "kwargs": {"mode": "full", "trigger": "beat"}},
         "routing-apply": {"task": "tiersync.routing_apply", "schedule": settings.tiersync_routing_interval,
                           "kwargs": {"trigger": "beat"}},
+        "reconcile": {"task": "tiersync.reconcile", "schedule": settings.tiersync_reconcile_interval,
+                      "kwargs": {"trigger": "beat"}},
     }
 
 

@@ -11,6 +11,7 @@ from worker.io import salesforce, zendesk
 from worker.io.history import open_history
 from worker.io.http import CallCounter, ServiceSession
 from worker.io.ratelimit import pacer_for
+from worker.io.reports import ReportStore, open_report_store
 from worker.io.state import namespace_for, open_store
 from worker.io.zendesk_routing import RoutingClient
 from worker.settings import Settings
@@ -45,3 +46,10 @@ def build_services(settings: Settings, config: TierFile, *,
     history = open_history(redis_url, settings.tiersync_state_dir, namespace_for(netloc))
     return Services(salesforce=sf, zendesk=zd, state=state, routing=RoutingClient(zenpy_client), history=history,
                     counter=counter)
+
+
+def build_report_store(settings: Settings) -> ReportStore:
+    """Where reconciliation summaries and the alert state are kept (Redis, or files in the state directory)."""
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    return open_report_store(redis_url, settings.tiersync_state_dir, namespace_for(settings.zendesk_netloc()),
+                             settings.tiersync_reports_kept)

@@ -19,8 +19,10 @@ from worker.core.errors import ExitCode, TiersyncError
 from worker.core.record import RunRecord
 from worker.core.routing import routing_due
 from worker.engine import ROUTING_SECTIONS, Section, Services, SyncRequest, run_sync
+from worker.io.slack import notifier_from_settings
 from worker.metrics import observe
-from worker.services import build_services
+from worker.reconcile import FORMATS, ReconcileRequest, run_reconcile
+from worker.services import build_report_store, build_services
 from worker.settings import load_settings
 
 log = logging.getLogger("worker.tasks")
@@ -87,6 +89,27 @@ def routing_apply(self: Task, trigger: str = "beat") -> int:
                    retry_when_locked=trigger != "beat")
 
 
+@app.task(name="tiersync.reconcile", bind=True, acks_late=True, reject_on_worker_lost=True)
+def reconcile(self: Task, trigger: str = "beat") -> int:
+    """A scheduled reconciliation: report files, a Slack alert on new drift, a repair if configured.
+
+    The files go to TIERSYNC_REPORT_DIR; TIERSYNC_RECONCILE_REPAIR=true repairs too. Drift is not a failure.
+    """
+    settings = load_settings()
+    tier_file = load_tier_file(settings.tiersync_config)
+    request = ReconcileRequest(fix=settings.tiersync_reconcile_repair, formats=tuple(FORMATS),
+                               output=settings.tiersync_report_dir or settings.tiersync_state_dir / "reports",
+                               keep=settings.tiersync_reports_kept, repeat_after=settings.tiersync_alert_repeat_after,
+                               report_url=settings.tiersync_report_url, trigger=trigger)
+    result = run_reconcile(tier_file, build_services(settings, tier_file), build_report_store(settings), request,
+                           notifier_from_settings(settings))
+    observe(result.record, trigger)
+    if result.report is not None:
+        log.info("reconcile %s: %s; alert %s; files %s", result.report.report_id, result.report.totals,
+                 result.alert, ", ".join(str(path) for path in result.files))
+    return _settle(self, result.record, retry_when_locked=False)
+
+
 def enqueue_resync(account_ids: list[str] | None, tier: str | None = None) -> str:
     """Put a resync on the queue; returns the task id.
 
@@ -111,4 +134,4 @@ def enqueue_resync(account_ids: list[str] | None, tier: str | None = None) -> st
                                hint="check REDIS_URL and that Redis is running, or run without --enqueue") from None
 
 
-__all__ = ["TiersyncError", "enqueue_resync", "resync", "routing_apply", "sync"]
+__all__ = ["TiersyncError", "enqueue_resync", "reconcile", "resync", "routing_apply", "sync"]

@@ -29,7 +29,10 @@ def test_time_limits_stay_under_one_visibility_timeout_set_everywhere(limit: int
 def test_intervals_as_short_as_a_second_reach_the_schedule() -> None:
     schedule = beat_schedule(Settings(_env_file=None, tiersync_sync_interval=1))
     assert schedule["incremental-sync"]["schedule"] == 1
-    assert {entry["task"] for entry in schedule.values()} == {"tiersync.sync", "tiersync.routing_apply"}
+    assert {entry["task"] for entry in schedule.values()} == {"tiersync.sync", "tiersync.routing_apply",
+                                                              "tiersync.reconcile"}
+    daily = beat_schedule(Settings(_env_file=None))["reconcile"]
+    assert daily["schedule"] == 86400 and daily["kwargs"] == {"trigger": "beat"}  # no secret in task arguments
 
 
 class Retry(Exception):

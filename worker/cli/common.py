@@ -3,7 +3,7 @@
 Exit codes (README.md, "Exit codes"): 0 ok, 1 internal error, 2 bad configuration or input (before
 any API call), 3 credentials or permission, 4 unreachable, 5 rate limit or quota, 6 plan refused
 by a safety rail, 7 remote state does not fit the configuration, 8 some writes failed, 9 another
-writing run holds the lock.
+writing run holds the lock, 10 drift found under ``reconcile --fail-on-drift``.
 """
 
 from __future__ import annotations

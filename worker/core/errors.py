@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     REMOTE_STATE = 7
     PARTIAL = 8
     LOCKED = 9
+    DRIFT = 10  # reconcile --fail-on-drift found drift (a report, not an error)
 
 
 class TiersyncError(Exception):

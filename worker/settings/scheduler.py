@@ -17,5 +17,9 @@ class SchedulerSettings(BaseSettings):
     """Seconds between scheduled full syncs (default a day)."""
     tiersync_routing_interval: float = Field(default=86400.0, ge=1, le=7 * 86400, allow_inf_nan=False)
     """Seconds between scheduled routing applies (default a day)."""
+    tiersync_reconcile_interval: float = Field(default=86400.0, ge=1, le=7 * 86400, allow_inf_nan=False)
+    """Seconds between scheduled reconciliations (default a day)."""
+    tiersync_reconcile_repair: bool = False
+    """Whether scheduled reconciliations also repair the drift they find (``reconcile --fix``); default: report."""
     tiersync_task_time_limit: int = Field(default=900, ge=30, le=6 * 3600)
     """Hard time limit of one task, seconds; the broker's visibility timeout is set well above it."""

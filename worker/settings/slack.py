@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -13,7 +14,7 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class SlackSettings(BaseSettings):
-    """SLACK_WEBHOOK_URL and the alert options."""
+    """SLACK_WEBHOOK_URL, and the reconciliation reports' and alerts' options."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -21,6 +22,12 @@ class SlackSettings(BaseSettings):
     """An incoming-webhook URL for drift alerts; a secret (the URL is the credential). Unset: no alerts."""
     tiersync_alert_repeat_after: float = Field(default=86400.0, ge=0, le=30 * 86400, allow_inf_nan=False)
     """Seconds before the same drift (same fingerprint) is alerted again; 0: on every reconcile."""
+    tiersync_report_dir: Path | None = None
+    """Where scheduled reconciliations write their report files; unset: ``reports/`` in TIERSYNC_STATE_DIR."""
+    tiersync_reports_kept: int = Field(default=30, ge=1, le=1000)
+    """How many reports (summaries in the state store, and report files) are kept."""
+    tiersync_report_url: str | None = None
+    """Where people open the reports (a shared folder or web server serving TIERSYNC_REPORT_DIR), for alerts."""
 
     @field_validator("slack_webhook_url")
     @classmethod
