@@ -63,9 +63,9 @@ def processes(world: World, tmp_path: Path) -> Iterator[Callable[[str], subproce
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # the venv's celery
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str, **extra: str) -> subprocess.Popen[bytes]:
         log = open(tmp_path / f"{name}-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(["bash", "-c", procfile(name)], cwd=ROOT, env=env, stdout=log,
+        process = subprocess.Popen(["bash", "-c", procfile(name)], cwd=ROOT, env={**env, **extra}, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         started.append(process)
         return process
@@ -233,3 +233,28 @@ def test_killing_every_worker_mid_write_loses_nothing_and_frees_the_lock(world: 
     assert took < 30 and run.json()["mode"] == "full"
     assert {org: world.tier_of(org) for org in expected} == expected
     print(f"after SIGKILL of every worker, the next sync ran after {took:.1f}s and set every tier")
+
+
+def test_beat_schedules_the_reconcile_which_writes_its_reports_and_alerts_slack(world: World, processes,
+                                                                                 tmp_path: Path) -> None:
+    from worker.sandbox.slack import SlackReceiver
+
+    assert world.cli("sync", "--full").exit_code == 0
+    org_id = next(iter(expected_tags(world)))
+    world.sandbox.zendesk.set_org_field(org_id, "support_tier", None)  # drift for the reconcile to find
+    reports = tmp_path / "reports"
+    with SlackReceiver() as slack:
+        extra = {"TIERSYNC_RECONCILE_INTERVAL": "3", "TIERSYNC_SYNC_INTERVAL": "3600", "TIERSYNC_REPORT_DIR": str(reports),
+                 "SLACK_WEBHOOK_URL": slack.url, "TIERSYNC_STATE_DIR": str(world.config_path.parent / "state")}
+        processes("worker", **extra)
+        processes("beat", **extra)
+        wait_for(lambda: reports.exists() and len(list(reports.glob("reconcile-*.html"))) >= 1, 60,
+                 "a scheduled reconcile wrote its report files")
+        wait_for(lambda: len(slack.messages) >= 1, 20, "the drift alert reached Slack")
+        assert {p.suffix for p in reports.iterdir()} == {".json", ".csv", ".html", ".md"}
+        document = __import__("json").loads(next(reports.glob("*.json")).read_text())
+        assert document["summary"]["totals"]["drift"] == 1 and document["summary"]["has_drift"]
+        assert world.tier_of(org_id) is None  # scheduled reconciles report; TIERSYNC_RECONCILE_REPAIR is off
+        queued = [m.decode() for m in redis.Redis.from_url(BROKER).lrange("celery", 0, -1)]
+        assert all(slack.url not in m for m in queued)  # no secret in a broker message
+        assert len(slack.messages) == 1
