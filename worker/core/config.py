@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -162,6 +163,35 @@ class RuleConfig(Strict):
     when: dict[str, Any]
 
 
+def _percent_value(value: Any, where: str) -> float:
+    """A percentage from 0 to 100: a YAML number, never a boolean, text or .nan."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or not 0 <= value <= 100:
+        raise ValueError(f"must be a percentage from 0 to 100{where}, e.g. 95 (not {value!r}); "
+                         "or a mapping of tier names to percentages")
+    return float(value)
+
+
+class ReportSettings(Strict):
+    """The service report's options: the minimum SLA achievement, for all tiers or per tier."""
+
+    min_sla_achieved_pct: float | dict[str, float] | None = None
+
+    @field_validator("min_sla_achieved_pct", mode="before")
+    @classmethod
+    def _percent(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            return {str(name): _percent_value(share, f" for {name!r}") for name, share in value.items()}
+        return _percent_value(value, "")
+
+    def minimum(self, tier: str) -> float | None:
+        """The threshold for ``tier`` (None: no alert)."""
+        value = self.min_sla_achieved_pct
+        return value.get(tier) if isinstance(value, dict) else value
+
+
 class _RawTierFile(Strict):
     """The raw shape of ``tiers.yaml``."""
 
@@ -172,6 +202,7 @@ class _RawTierFile(Strict):
     unknown_value: Text = "report"
     max_change_fraction: Fraction = 0.25
     routing: RoutingSettings = RoutingSettings()
+    report: ReportSettings = ReportSettings()
 
 
 class Rule(Strict):
@@ -193,6 +224,7 @@ class TierFile(Strict):
     unknown_value: Literal["report"] | str
     max_change_fraction: float
     routing: RoutingSettings = RoutingSettings()
+    report: ReportSettings = ReportSettings()
 
     @property
     def tier_names(self) -> tuple[str, ...]:
@@ -345,9 +377,14 @@ def validate(raw_data: Any, path: str) -> TierFile:
     rules = _check_rules(raw, fail)
     if raw.unknown_value != "report" and raw.unknown_value not in {t.name for t in raw.tiers}:
         fail("unknown_value", f"{raw.unknown_value!r} must be 'report' or the name of a tier")
+    minimums = raw.report.min_sla_achieved_pct
+    for name in minimums if isinstance(minimums, dict) else ():
+        if name not in {t.name for t in raw.tiers}:
+            fail(f"report.min_sla_achieved_pct.{name}", f"{name!r} is not a tier; use a tier name from tiers")
     return TierFile(
         path=path, salesforce=raw.salesforce, zendesk=raw.zendesk, tiers=raw.tiers, rules=rules,
         unknown_value=raw.unknown_value, max_change_fraction=raw.max_change_fraction, routing=raw.routing,
+        report=raw.report,
     )
 
 
