@@ -16,6 +16,7 @@ from typing import Literal
 
 from worker.core.changes import EXPORT_MARGIN_SECONDS, ExportReview, review_export
 from worker.core.config import TierFile
+from worker.core.errors import RateLimitedError
 from worker.core.matching import OrganizationIndex
 from worker.core.model import Account, Organization, RemovedAccount
 from worker.core.ports import AccountSource, OrganizationTarget, ProgressSink
@@ -134,7 +135,13 @@ def _review(zendesk: OrganizationTarget, state: RunState, record: RunRecord, pro
     if state.zendesk_mark is None:
         record.notes.append("hand edits in Zendesk are watched from this run on (no export mark was saved yet)")
         return ExportReview((), frozenset(), frozenset(), int(started.timestamp()) - EXPORT_MARGIN_SECONDS, ())
-    export = zendesk.changed_organizations(state.zendesk_mark, lambda n: progress("zendesk changes", n))
+    try:
+        export = zendesk.changed_organizations(state.zendesk_mark, lambda n: progress("zendesk changes", n))
+    except RateLimitedError as limited:
+        wait = f" (Retry-After {limited.retry_after:.0f}s)" if limited.retry_after is not None else ""
+        record.notes.append(f"Zendesk's incremental export is rate limited{wait}; hand edits are read by the next "
+                            "run (its mark did not move)")
+        return ExportReview((), frozenset(), frozenset(), state.zendesk_mark, state.zendesk_seen)
     if export.too_recent:
         record.notes.append("Zendesk refused the export's start time as under a minute old; read next run")
     if not export.complete:

@@ -292,6 +292,15 @@ def test_429_longer_than_max_retry_wait_ends_the_read_retryably() -> None:
     assert sleeps == [] and len(responses.calls) == 1
 
 
+@responses.activate
+def test_the_export_waits_at_most_ten_seconds_even_when_the_session_would_wait_a_minute() -> None:
+    responses.get(EXPORT, status=429, headers={"Retry-After": "30"})
+    sleeps: list[float] = []
+    with pytest.raises(RateLimitedError) as caught:  # the incremental run goes on without it (worker/reading.py)
+        zendesk(sleeps, max_retry_wait=60).changed_organizations(T0)
+    assert caught.value.retry_after == 30 and sleeps == [] and len(responses.calls) == 1
+
+
 # 6. Malformed pages ---------------------------------------------------------------------------------------------
 
 

@@ -328,12 +328,12 @@ class ServiceSession(requests.Session):
             return float(retry_after)
         return float(min(30.0, 0.5 * 2 ** (state.attempt_number - 1)) * (0.5 + random.random() / 2))  # noqa: S311
 
-    def _retryable(self, method: str) -> Callable[[BaseException], bool]:
+    def _retryable(self, method: str, max_wait: float) -> Callable[[BaseException], bool]:
         def check(error: BaseException) -> bool:
             if not isinstance(error, TiersyncError) or not error.retryable:
                 return False
             if isinstance(error, RateLimitedError):
-                return error.retry_after is None or error.retry_after <= self.max_retry_wait
+                return error.retry_after is None or error.retry_after <= max_wait
             return method.upper() in IDEMPOTENT_METHODS
 
         return check
@@ -346,11 +346,15 @@ class ServiceSession(requests.Session):
         """
         return None
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, max_retry_wait: float | None = None,
+                **kwargs: Any) -> requests.Response:
         """Send one request through the policy; return a 2xx response or raise a TiersyncError.
 
         Redirects are never followed (``allow_redirects`` is forced off); a 3xx is an error.
+        ``max_retry_wait`` lowers the longest Retry-After waited for this request (a read the caller can
+        do without, such as the incremental export, need not hold the run lock for a minute).
         """
+        wait_limit = self.max_retry_wait if max_retry_wait is None else min(max_retry_wait, self.max_retry_wait)
         method_s = method.decode() if isinstance(method, bytes) else method
         url_s = url.decode() if isinstance(url, bytes) else url
         kwargs.setdefault("timeout", self.timeout)
@@ -358,7 +362,7 @@ class ServiceSession(requests.Session):
             kwargs.setdefault("verify", self.ca_bundle)
         kwargs["allow_redirects"] = False
         retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait,
-                            retry=retry_if_exception(self._retryable(method_s)), sleep=self._sleep,
+                            retry=retry_if_exception(self._retryable(method_s, wait_limit)), sleep=self._sleep,
                             reraise=True, before_sleep=self._log_retry)
         return retrying(self._attempt, method_s, url_s, *args, **kwargs)
 

@@ -11,8 +11,10 @@ Exports" reference:
 - When more organizations share one second than a page holds, ``end_time`` stays where the page began and
   following it would loop forever (api-facts A.7; estuary/connectors#2007, airbytehq/airbyte#33680). The
   read then stops and says it is incomplete, so the caller reads everything instead of skipping some.
-- "You can make up to 10 requests per minute to these endpoints"; a 429 carries Retry-After, which the
-  ServiceSession honours (or ends the run with a retryable error when the wait is too long).
+- "You can make up to 10 requests per minute to these endpoints" (shared with every other integration of the
+  account); a 429 carries Retry-After. A wait of up to MAX_WAIT seconds is honoured; a longer one raises
+  RateLimitedError, and the incremental run goes on without the export (its mark unmoved: the next run reads
+  the same changes) instead of holding the run lock for up to a minute.
 
 The pages are read as plain JSON on zenpy's own ServiceSession: zenpy's incremental generator follows
 ``next_page`` until ``end_of_stream`` and would loop on such a page, and it gives no ``end_time``.
@@ -32,6 +34,7 @@ from worker.io.http import ServiceSession
 
 PATH = "incremental/organizations"
 PER_PAGE = 1000  # the largest page of the time-based exports (api-facts A.7; Zendesk's incremental docs)
+MAX_WAIT = 10.0  # longest Retry-After waited for the export: a longer one skips it this run (the run lock is held)
 MAX_PAGES = 10_000  # ten million changed organizations: far past any real account, a stop for a broken server
 
 
@@ -80,7 +83,7 @@ class OrganizationExporter:
     def _page(self, start: int) -> Mapping[str, Any] | None:
         params = {"start_time": str(start), "per_page": str(self._per_page)}
         try:
-            response = self._session.request("GET", self._url, params=params)
+            response = self._session.request("GET", self._url, params=params, max_retry_wait=MAX_WAIT)
         except RemoteStateError as exc:
             # Zendesk refuses a start_time under a minute old ("Too recent start_time. Use a start_time older
             # than 1 minute"); the spec gives no body for it, so a 400/422 saying "too recent" is read as
