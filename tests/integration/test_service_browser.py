@@ -65,14 +65,14 @@ def test_the_rendered_table_shows_every_figure(browser: Browser, tmp_path: Path)
     assert [[squash(cell) for cell in row.cells()] for row in rows] == [
         ["Enterprise", "412", "380", "42 min", "180 min (3 h)",
          "first reply: urgent 30 min · high 1 h · normal 4 h · low 8 h requester wait: urgent 4 h · high 8 h",
-         "1,260 min (21 h)", "94.0% below minimum", "95.0%", "31", "520", "92.8%", "90", "7"],
+         "1,260 min (21 h)", "94.0% below minimum", "95.0%", "31 of 520", "92.8%", "90 / 7"],
         ["Professional", "1,318", "1,201", "95 min (1.6 h)", "610 min (10 h)",
-         "first reply: urgent 1 h · high 2 h · normal 8 h", "2,890 min (2 d)", "96.0%", "90.0%", "62", "1,540",
-         "88.3%", "310", "41"],
+         "first reply: urgent 1 h · high 2 h · normal 8 h", "2,890 min (2 d)", "96.0%", "90.0%", "62 of 1,540",
+         "88.3%", "310 / 41"],
         ["Starter", "2,044", "1,930", "610 min (10 h)", "2,950 min (2 d)", "first reply: normal 1 d · low 2 d",
-         "5,040 min (3.5 d)", "\u2014", "\u2014", "0", "0", "80.0%", "12", "3"],
-        ["Untiered", "87", "60", "\u2014", "\u2014", "none configured", "3,300 min (2.3 d)", "\u2014", "\u2014", "0",
-         "0", "\u2014", "0", "0"],
+         "5,040 min (3.5 d)", "\u2014", "\u2014", "0 of 0", "80.0%", "12 / 3"],
+        ["Untiered", "87", "60", "\u2014", "\u2014", "none configured", "3,300 min (2.3 d)", "\u2014", "\u2014",
+         "0 of 0", "\u2014", "0 / 0"],
     ]
     assert rows[0].attrs["class"] == "below-min"
     assert squash(dom.by_id("window").text()) == "2026-10-30 10:00:00+00:00 to 2026-11-29 10:00:00+00:00"

@@ -23,7 +23,18 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.unit.test_report_html import Node, parse, rows_of
-from worker.render.service_html import ASSETS, METRICS, TEMPLATE, chart, render_service_html, scale, tick_text
+from worker.render.service_html import (
+    ASSETS,
+    LABEL_WIDTH,
+    METRICS,
+    TEMPLATE,
+    chart,
+    render_service_html,
+    scale,
+    short_title,
+    text_width,
+    tick_text,
+)
 from worker.render.service_report import (
     CSV_COLUMNS,
     duration,
@@ -258,7 +269,7 @@ def test_hostile_text_reads_as_text_in_the_table_the_charts_and_the_notes() -> N
     for key in METRIC_KEYS:
         labels = [text.text() for text in dom.by_id(f"chart-{key}").all("text")
                   if "tier-label" in str(text.attrs["class"]).split()]
-        assert labels == ['=HYPERLINK("x")<…', "<script>alert(1)…", "Evil\\x1b[2J\\u202…", "Untiered"], labels
+        assert labels == ['=HYPERLINK("…', "<script>alert(1)…", "Evil\\x1b[2J\\u2…", "Untiered"], labels
         tooltips = [title.text() for title in dom.by_id(f"chart-{key}").all("title")]
         assert tooltips[0].startswith(FORMULA + ": ") and tooltips[1].startswith(HOSTILE + ": ")
     (notes,) = dom.all("section", class_="notes")
@@ -325,14 +336,14 @@ def test_the_table_shows_every_figure(dom: Node) -> None:
         "tickets": "412", "solved": "380", "first_reply_median": "42 min", "first_reply_p90": "180 min (3 h)",
         "targets": "first reply: urgent 30 min · high 1 h · normal 4 h · low 8 h requester wait: urgent 4 h · high 8 h",
         "full_resolution_median": "1,260 min (21 h)", "sla_achieved": "94.0% below minimum",
-        "min_sla_achieved": "95.0%", "sla_breached": "31", "sla_applied": "520", "csat_score": "92.8%",
-        "csat_good": "90", "csat_bad": "7"}
+        "min_sla_achieved": "95.0%", "sla_breached": "31 of 520", "csat_score": "92.8%", "csat_ratings": "90 / 7"}
     assert figures("professional")["tickets"] == "1,318"
     assert figures("starter")["full_resolution_median"] == "5,040 min (3.5 d)"
     untiered = figures("untiered")
     for metric in ("first_reply_median", "first_reply_p90", "sla_achieved", "min_sla_achieved", "csat_score"):
         assert untiered[metric] == "\u2014", metric
-    assert untiered["targets"] == "none configured" and untiered["sla_applied"] == "0"
+    assert untiered["targets"] == "none configured"
+    assert untiered["sla_breached"] == "0 of 0" and untiered["csat_ratings"] == "0 / 0"  # zeros are figures
 
 
 def test_tiers_below_their_minimum_are_highlighted(dom: Node) -> None:
@@ -427,8 +438,18 @@ def test_a_zero_is_a_hairline_and_a_long_title_is_cut_on_the_chart_only() -> Non
     (zero,) = [r for r in dom.by_id("chart-tickets").all("rect") if r.attrs["data-tier"] == "untiered"]
     assert zero.attrs["width"] == "1.5"
     labels = [t.text() for t in dom.by_id("chart-tickets").all("text") if "tier-label" in str(t.attrs["class"])]
-    assert labels[1] == "Platinum Plus St…"
+    assert labels[1] == "Platinum Plus…"
     assert rows_of(dom.by_id("service-table"))[1].cells()[0] == LONG
+
+
+@pytest.mark.parametrize("title", ["Enterprise", "Professional", "Untiered", LONG, FORMULA, HOSTILE, "W" * 40,
+                                   "i" * 80, "株式会社" * 10, "Müller & Söhne"])
+def test_chart_titles_are_cut_to_fit_before_the_plot(title: str) -> None:
+    short = short_title(title)
+    assert text_width(short) <= LABEL_WIDTH - 14
+    assert short == title or (short.endswith("\u2026") and title.startswith(short[:-1]))
+    if len(title) <= 12:
+        assert short == title  # the usual tier names are never cut
 
 
 def test_valid_structure(page: str, dom: Node) -> None:
@@ -440,9 +461,9 @@ def test_valid_structure(page: str, dom: Node) -> None:
     assert len(dom.all("h1")) == 1 and len(dom.all("main")) == 1
     (table,) = dom.all("table")
     widths = {len([c for c in row.children if isinstance(c, Node)]) for row in rows_of(table)}
-    assert widths == {14}
+    assert widths == {12}
     header_columns = sum(int(str(th.attrs.get("colspan", 1))) for th in table.all("thead")[0].all("tr")[0].all("th"))
-    assert header_columns == 14
+    assert header_columns == 12
 
 
 def test_empty_and_all_null_documents_render() -> None:

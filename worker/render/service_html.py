@@ -33,14 +33,14 @@ ASSETS = ("service.css",)
 
 # Chart geometry, in SVG user units (about CSS pixels: three charts side by side fill a 1280-pixel window).
 WIDTH = 400
-LABEL_WIDTH = 120  # tier titles, right-aligned before the plot
+LABEL_WIDTH = 128  # tier titles, right-aligned before the plot
 RIGHT = 50  # room for the value after the longest bar ("100.0%", "3.5 d", "12,345")
 TOP = 8
 ROW = 26
 BAR = 16
 AXIS = 42  # tick labels, then the axis title
 LABEL_ROOM = 44  # about the width of the longest value label
-TITLE_CHARS = 17  # a longer tier title is cut with "…" on the chart (the table, and the bar's tooltip, have it whole)
+FONT_SIZE = 12.5  # of the tier titles (service.css: svg.bars)
 
 # Steps for a time axis, in minutes: each reads as a round number of minutes, hours or days.
 _TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440, 2880, 4320, 7200, 10080, 20160, 43200)
@@ -162,8 +162,37 @@ def tick_text(kind: str, value: float) -> str:
     return value_text(kind, value)
 
 
-def _short(title: str) -> str:
-    return title if len(title) <= TITLE_CHARS else title[:TITLE_CHARS - 1].rstrip() + "\u2026"
+_NARROW = frozenset("!',.:;Iijl|")
+_SEMI = frozenset(" \"()-/[]frt")
+_WIDE = frozenset("%&@MWmw")
+
+
+def text_width(text: str, size: float = FONT_SIZE) -> float:
+    """About how wide ``text`` is in a sans-serif font, erring wide (DejaVu Sans, the widest common fallback)."""
+    def em(char: str) -> float:
+        if char in _NARROW:
+            return 0.3
+        if char in _SEMI:
+            return 0.42
+        if char in _WIDE:
+            return 0.98
+        if ord(char) >= 0x2E80:  # CJK and other wide scripts
+            return 1.0
+        return 0.76 if char.isupper() else 0.64
+    return size * sum(em(char) for char in text)
+
+
+def short_title(title: str, room: float = LABEL_WIDTH - 14) -> str:
+    """The title as the chart's axis shows it: cut with "…" when it would run past the chart's left edge.
+
+    The table, and the bar's tooltip, have it whole.
+    """
+    if text_width(title) <= room:
+        return title
+    cut = title
+    while cut and text_width(cut.rstrip() + "\u2026") > room:
+        cut = cut[:-1]
+    return cut.rstrip() + "\u2026"
 
 
 def chart(metric: Metric, tiers: list[dict[str, Any]]) -> Chart:
@@ -188,7 +217,7 @@ def chart(metric: Metric, tiers: list[dict[str, Any]]) -> Chart:
         if value is not None and threshold_x is not None and label_x - 8 <= threshold_x <= label_x + LABEL_ROOM:
             label_x = round(threshold_x + 5, 1)  # the value after the minimum's mark, not under it
         bars.append(Bar(
-            tier=shown(tier["tier"]), title=title, short=_short(title), y=y, value=value, width=width,
+            tier=shown(tier["tier"]), title=title, short=short_title(title), y=y, value=value, width=width,
             label=label, label_x=label_x,
             below=bool(tier["below_min"]) and metric.key == "sla_achieved", untiered=tier["tier"] == "untiered",
             threshold_x=threshold_x))
