@@ -1,12 +1,15 @@
 """The fake Zendesk's tickets (issue 17): the cursor ticket export, the metric event export, satisfaction ratings.
 
 Each test has its own sandbox on a ManualClock (2024-05-01T12:00:00Z, a minute boundary), over HTTPS with plain
-requests, so stamps are exact and time moves without sleeping.
+requests, so stamps are exact and time moves without sleeping. Shapes are checked against Zendesk's OAS
+(read from beside the checkout, as test_sandbox_spec_routes does; those checks skip without it).
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import yaml
 
+from tests.conftest import ROOT
 from worker.sandbox.server import ManualClock, Sandbox
 from worker.sandbox.zendesk.tickets import encode_ticket_cursor
 
@@ -25,6 +30,7 @@ T0 = 1_714_564_800  # ManualClock's default now
 TIERS = ("tier_enterprise", "tier_professional", "tier_starter")
 TICKET_KEYS = {"tickets", "after_url", "before_url", "after_cursor", "before_cursor", "end_of_stream"}
 EVENT_KEYS = {"ticket_metric_events", "count", "end_time", "next_page", "end_of_stream"}
+SPEC = os.environ.get("TIERSYNC_ZENDESK_OAS", str(ROOT.parent / "shared" / "specs" / "zendesk-support-oas.yaml"))
 
 
 @dataclass
@@ -391,3 +397,132 @@ def test_the_incremental_exports_share_ten_requests_a_minute(env: Env) -> None:
     assert env.get("/api/v2/satisfaction_ratings.json").status_code == 200  # not an incremental export
     env.clock.advance(15)  # the next minute
     assert env.get("/api/v2/incremental/ticket_metric_events.json", **start).status_code == 200
+
+
+# 5. Shapes against the spec --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, Any]:
+    if not os.path.isfile(SPEC):
+        pytest.skip(f"Zendesk OpenAPI spec not found at {SPEC}")
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """Safe loader that reads a bare `=` (PyYAML's obsolete !!value tag) as a string."""
+
+    Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+    with open(SPEC, encoding="utf-8") as handle:
+        found: dict[str, Any] = yaml.load(handle, Loader=Loader)["components"]["schemas"]
+    return found
+
+
+# Where the spec is narrower than what Zendesk sends (recorded answers, api-facts G): these paths may also hold
+# these values. Anything else the fake renders must be a declared, non-writeOnly property of the right type.
+LOOSENED = {
+    "tickets[].status": ("deleted",),  # "Deleted tickets are exported with status: deleted" (recorded)
+    "metric_sets[].*_at": (None,),  # not happened yet (solved_at of an open ticket...)
+    "metric_sets[].*_in_minutes.*": (None,),  # not measured yet
+    "metric_sets[].reply_time_in_seconds.calendar": (None,),
+    "satisfaction_ratings[].group_id": (None,),  # a ticket in no group
+    "organizations[].organization_fields.*": (None,),  # an unset field (OrganizationObject quirk, api-facts A.1)
+}
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_TYPES: dict[str, Any] = {"integer": int, "number": (int, float), "string": str, "boolean": bool, "array": list,
+                          "object": dict}
+
+
+def _problems(schemas: dict[str, Any], schema: dict[str, Any], value: Any, path: str) -> list[str]:
+    """What in ``value`` the schema does not allow (strict: no undeclared or writeOnly property)."""
+    if "$ref" in schema:
+        return _problems(schemas, schemas[schema["$ref"].rsplit("/", 1)[1]], value, path)
+    loose = next((v for p, v in LOOSENED.items() if fnmatch.fnmatchcase(path, p)), ())
+    if value in loose or (value is None and schema.get("nullable")):
+        return []
+    if "oneOf" in schema or "anyOf" in schema:
+        options = schema.get("oneOf") or schema["anyOf"]
+        return [] if any(not _problems(schemas, o, value, path) for o in options) else [f"{path}: no oneOf fits"]
+    found: list[str] = []
+    for part in schema.get("allOf", []):  # properties of every part are declared; each part's rules apply
+        found += [p for p in _problems(schemas, part, value, path) if "undeclared" not in p]
+    kind = schema.get("type")
+    if kind and (not isinstance(value, _TYPES[kind]) or (kind in ("integer", "number") and isinstance(value, bool))):
+        return [*found, f"{path}: {value!r} is not {kind}"]
+    if "enum" in schema and value not in schema["enum"]:
+        found.append(f"{path}: {value!r} not in {schema['enum']}")
+    if schema.get("format") == "date-time" and not _DATE_TIME.fullmatch(value):
+        found.append(f"{path}: {value!r} is not a date-time")
+    if isinstance(value, list) and "items" in schema:
+        for item in value:
+            found += _problems(schemas, schema["items"], item, f"{path}[]")
+    if isinstance(value, dict):
+        declared = _declared(schemas, schema)
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else key
+            if key in declared:
+                if declared[key].get("writeOnly"):
+                    found.append(f"{inner}: writeOnly in a response")
+                found += _problems(schemas, declared[key], item, inner)
+            elif isinstance(extra, dict):
+                found += _problems(schemas, extra, item, inner)
+            elif extra is not True and declared:
+                found.append(f"{inner}: undeclared")
+        found += [f"{path}: {key} is required" for key in schema.get("required", []) if key not in value]
+    return found
+
+
+def _declared(schemas: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        return _declared(schemas, schemas[schema["$ref"].rsplit("/", 1)[1]])
+    declared = dict(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        declared |= _declared(schemas, part)
+    return declared
+
+
+def _check(schemas: dict[str, Any], name: str, value: Any, path: str) -> None:
+    assert _problems(schemas, {"$ref": f"#/components/schemas/{name}"}, value, path) == []
+
+
+def test_the_three_endpoints_answer_in_the_spec_shapes(env: Env, schemas: dict[str, Any]) -> None:
+    from worker.sandbox.seed import seed_demo, seed_tickets
+
+    seed_demo(env.sb, accounts=40, seed=5)
+    zd = env.sb.zendesk
+    zd.add_field("support_tier", "dropdown", "Support tier", [(t.split("_")[1].title(), t) for t in TIERS])
+    for n, org in enumerate(sorted(zd.organizations)):
+        if n % 4:
+            zd.set_org_field(org, "support_tier", TIERS[n % 3])
+    seed_tickets(env.sb, count=300, days=20, seed=3, tier_tags=TIERS)
+    start = T0 - 40 * 86_400
+
+    page = env.tickets(start_time=start, include="metric_sets,organizations")
+    _check(schemas, "CursorBasedExportIncrementalTicketsResponse",
+           {k: v for k, v in page.items() if k not in ("metric_sets", "organizations")}, "")
+    assert {t["status"] for t in page["tickets"]} >= {"solved", "closed", "deleted"}
+    for metrics in page["metric_sets"]:
+        _check(schemas, "TicketMetricObject", metrics, "metric_sets[]")
+    for org in page["organizations"]:
+        _check(schemas, "OrganizationObject", org, "organizations[]")
+
+    events = env.events(start_time=start)
+    _check(schemas, "TicketMetricEventsResponse",
+           {k: v for k, v in events.items() if k not in ("end_of_stream", "ticket_metric_events")}, "")
+    variants = {"apply_sla": "TicketMetricEventSLAObject", "breach": "TicketMetricEventBreachObject",
+                "update_status": "TicketMetricEventUpdateStatusObject"}
+    for event in events["ticket_metric_events"]:
+        _check(schemas, variants.get(event["type"], "TicketMetricEventBaseObject"), event, "ticket_metric_events[]")
+    assert {e["type"] for e in events["ticket_metric_events"]} >= {"apply_sla", "breach", "activate", "fulfill"}
+
+    ratings = env.ratings(**{"page[size]": 100})
+    _check(schemas, "SatisfactionRatingsResponse", {"satisfaction_ratings": ratings["satisfaction_ratings"]}, "")
+    assert {r["score"] for r in ratings["satisfaction_ratings"]} == {"good", "bad", "offered", "unoffered"}
+
+
+def test_the_shape_check_finds_what_the_spec_does_not_allow(schemas: dict[str, Any]) -> None:
+    ticket = {"id": 1, "status": "archived", "tags": ["a"], "generated_timestamp": "soon", "macro_id": 3, "oops": 1}
+    assert sorted(_problems(schemas, {"$ref": "#/components/schemas/TicketObject"}, ticket, "tickets[]")) == [
+        "tickets[].generated_timestamp: 'soon' is not integer", "tickets[].macro_id: writeOnly in a response",
+        "tickets[].oops: undeclared", "tickets[].status: 'archived' not in "
+        "['new', 'open', 'pending', 'hold', 'solved', 'closed']"]
+    assert _problems(schemas, {"$ref": "#/components/schemas/TicketObject"}, {"status": "deleted"}, "x") != []
