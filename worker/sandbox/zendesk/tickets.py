@@ -236,9 +236,11 @@ class TicketsMixin(OrganizationsMixin):
 
     # -- rendering -----------------------------------------------------------------------------------------
 
-    def render_ticket(self, ticket: dict[str, Any]) -> dict[str, Any]:
-        """A ticket in the OAS TicketObject shape (read-side attributes only)."""
+    def render_ticket(self, ticket: dict[str, Any], rating: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A ticket in the OAS TicketObject shape (read-side attributes only); ``rating`` is its latest rating."""
         ticket_id = ticket["id"]
+        satisfaction = {"score": "unoffered"} if rating is None else {
+            "id": rating["id"], "score": rating["score"], "comment": rating["comment"]}
         return {
             "url": f"{self.base_url}/api/v2/tickets/{ticket_id}.json", "id": ticket_id, "external_id": None,
             "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
@@ -250,7 +252,7 @@ class TicketsMixin(OrganizationsMixin):
             "assignee_id": ticket["assignee_id"], "organization_id": ticket["organization_id"],
             "group_id": ticket["group_id"], "collaborator_ids": [], "follower_ids": [], "email_cc_ids": [],
             "problem_id": None, "has_incidents": False, "is_public": True, "due_at": None,
-            "tags": list(ticket["tags"]), "custom_fields": [], "satisfaction_rating": self._ticket_rating(ticket_id),
+            "tags": list(ticket["tags"]), "custom_fields": [], "satisfaction_rating": satisfaction,
             "sharing_agreement_ids": [], "custom_status_id": None, "followup_ids": [], "ticket_form_id": None,
             "brand_id": None, "allow_channelback": False, "allow_attachments": True,
             "from_messaging_channel": False, "support_type": ticket["support_type"],
@@ -284,13 +286,16 @@ class TicketsMixin(OrganizationsMixin):
             out["comment"] = rating["comment"]
         return out
 
-    def _ticket_rating(self, ticket_id: int) -> dict[str, Any]:
-        """The ticket's ``satisfaction_rating``: its latest rating, or ``{"score": "unoffered"}``."""
-        ratings = [r for r in self.satisfaction_ratings.values() if r["ticket_id"] == ticket_id]
-        if not ratings:
-            return {"score": "unoffered"}
-        latest = max(ratings, key=lambda r: (r["updated_at"], r["id"]))
-        return {"id": latest["id"], "score": latest["score"], "comment": latest["comment"]}
+    def latest_ratings(self, ticket_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """The latest satisfaction rating of each of these tickets that has one (one pass over the ratings)."""
+        wanted: set[int] = set(ticket_ids)
+        latest: dict[int, dict[str, Any]] = {}
+        for rating in self.satisfaction_ratings.values():
+            ticket_id, current = rating["ticket_id"], latest.get(rating["ticket_id"])
+            if ticket_id in wanted and (current is None or (rating["updated_at"], rating["id"]) >
+                                        (current["updated_at"], current["id"])):
+                latest[ticket_id] = rating
+        return latest
 
     # -- the exports ---------------------------------------------------------------------------------------
 
@@ -313,8 +318,9 @@ class TicketsMixin(OrganizationsMixin):
             base = f"{self.base_url}{TICKET_EXPORT_PATH}.json?" + (query + "&" if query else "")
             after_cursor = encode_ticket_cursor(position)
             before_cursor = encode_ticket_cursor(after) if from_cursor else None
+            ratings = self.latest_ratings(tid for _, tid in chunk)
             page: dict[str, Any] = {
-                "tickets": [self.render_ticket(self.tickets[tid]) for _, tid in chunk],
+                "tickets": [self.render_ticket(self.tickets[tid], ratings.get(tid)) for _, tid in chunk],
                 "after_url": f"{base}cursor={quote(after_cursor)}", "after_cursor": after_cursor,
                 "before_url": f"{base}cursor={quote(before_cursor)}" if before_cursor else None,
                 "before_cursor": before_cursor, "end_of_stream": len(ahead) <= per_page,
