@@ -79,14 +79,16 @@ def time_based_chunk(stamped: Iterable[tuple[int, int]], start_time: int, per_pa
 
 @router.route("GET", EXPORT_PATH)
 def _export(zd: FakeZendesk, request: Request) -> Response:
-    refused = admit_export(zd)
-    if refused is not None:
-        return refused
-    params = time_based_params(zd, request)
+    params = admit_time_based(zd, request)
     if isinstance(params, Response):
         return params
     start_time, per_page = params
     return Response(200, zd.export_organizations(start_time, per_page))
+
+
+def admit_time_based(zd: ZendeskState, request: Request) -> tuple[int, int] | Response:
+    """A time-based export's request admitted (:func:`admit_export`) and its ``start_time`` and ``per_page``."""
+    return admit_export(zd) or time_based_params(zd, request)
 
 
 def admit_export(zd: ZendeskState) -> Response | None:

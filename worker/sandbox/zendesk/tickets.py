@@ -51,10 +51,10 @@ from worker.sandbox.zendesk.api import FORBIDDEN, error, router
 from worker.sandbox.zendesk.export import (
     QUIET_SECONDS,
     admit_export,
+    admit_time_based,
     per_page_param,
     start_time_param,
     time_based_chunk,
-    time_based_params,
     too_recent,
 )
 from worker.sandbox.zendesk.organizations import OrganizationsMixin
@@ -439,10 +439,7 @@ def _export_tickets(zd: FakeZendesk, request: Request) -> Response:
 
 @router.route("GET", METRIC_EVENTS_PATH)
 def _export_metric_events(zd: FakeZendesk, request: Request) -> Response:
-    refused = admit_export(zd)
-    if refused is not None:
-        return refused
-    params = time_based_params(zd, request)
+    params = admit_time_based(zd, request)
     if isinstance(params, Response):
         return params
     start_time, per_page = params
