@@ -47,6 +47,9 @@ def test_every_route_is_an_operation_of_the_spec(spec_operations: set[tuple[str,
     routes = {(route.method, _route_template(route.pattern.pattern)) for route in router.routes}
     assert ("GET", "/api/v2/triggers/definitions") in routes and ("PATCH", "/api/v2/trigger_categories/{}") in routes
     assert ("GET", "/api/v2/incremental/organizations") in routes  # IncrementalOrganizationExport
+    assert {("GET", "/api/v2/incremental/tickets/cursor"),  # IncrementalTicketExportCursor
+            ("GET", "/api/v2/incremental/ticket_metric_events"),  # ListTicketMetricEvents
+            ("GET", "/api/v2/satisfaction_ratings")} <= routes  # ListSatisfactionRatings
     assert sorted(routes - spec_operations) == []
 
 

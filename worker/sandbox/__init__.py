@@ -28,14 +28,18 @@ Layout:
 - ``zendesk/triggers.py``: triggers and ``triggers/definitions``.
 - ``zendesk/views.py``: views (written with ``all``/``output``, read with ``conditions``/``execution``), definitions.
 - ``zendesk/slas.py``: SLA policies, their match order (``reorder``) and definitions.
+- ``zendesk/tickets.py``: tickets, metric sets, metric events and satisfaction ratings; the cursor ticket export,
+  the metric event export (both under the exports' shared per-minute limit) and the ratings list.
 - ``zendesk/account.py``: ``FakeZendesk``, the state with every resource's rules mixed in.
 - ``seed/__init__.py``: ``seed_demo``, composing the seeders below around one random stream.
 - ``seed/run.py``: ``SeedSummary`` and what the seeders share during one pass.
 - ``seed/accounts.py``: seeds Salesforce Accounts.
 - ``seed/organizations.py``: seeds the matching (messy) Zendesk organizations.
 - ``seed/groups.py``: seeds one Zendesk group per demo tier, without drawing from the random stream.
+- ``seed/tickets.py``: ``seed_tickets``, tickets with metric sets, SLA events and ratings; called after
+  ``seed_demo``, on its own random stream, so the demo data stays as it was.
 
-A new Zendesk resource (``zendesk/tickets.py``, say) is a new module with a mixin and its ``@router.route``
-endpoints, added to ``FakeZendesk``'s bases; its data goes in ``ZendeskState``, its demo data in a ``seed/``
-module called by ``seed_demo``.
+A new Zendesk resource is a new module with a mixin and its ``@router.route`` endpoints, added to
+``FakeZendesk``'s bases; its data goes in ``ZendeskState``, its demo data in a ``seed/`` module (called by
+``seed_demo`` when the demo needs it; ``seed_tickets`` stays apart so the pinned demo data does not move).
 """

@@ -3,6 +3,8 @@
 One seeder per resource (``accounts``, ``organizations``, ``groups``), composed by :func:`seed_demo`
 around one random stream (``run``); the groups draw nothing from it. The Zendesk organization field is
 deliberately NOT created: tiersync creates it on first run.
+
+Tickets (``tickets.seed_tickets``) are seeded apart, after ``seed_demo``, on their own random stream.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from worker.sandbox.seed.organizations import (
     seed_unmatched_organizations,
 )
 from worker.sandbox.seed.run import SeedRun, SeedSummary
+from worker.sandbox.seed.tickets import TicketSeedSummary, seed_tickets
 
 if TYPE_CHECKING:
     from worker.sandbox.server import Sandbox
 
 __all__ = ["BLANK_TIERS", "DEMO_GROUPS", "ORGS_WITHOUT_EXTERNAL_ID", "UNKNOWN_TIERS", "VARIANT_TIERS", "SeedSummary",
-           "seed_demo"]
+           "TicketSeedSummary", "seed_demo", "seed_tickets"]
 
 
 def seed_demo(sb: Sandbox, accounts: int = 10_000, seed: int = 42) -> SeedSummary:

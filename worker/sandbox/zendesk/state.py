@@ -1,8 +1,9 @@
 """The fake Zendesk account's in-memory state: its records, request log, faults and clock.
 
-The records are users, organizations, fields, jobs, groups and business rules (trigger categories,
-triggers, views, SLA policies). Resource modules add behaviour on top (mixins); the data itself lives
-here, so a new resource adds its collection to :class:`ZendeskState` and its rules in its own module.
+The records are users, organizations, fields, jobs, groups, business rules (trigger categories,
+triggers, views, SLA policies) and tickets (with their metric sets, metric events and satisfaction
+ratings). Resource modules add behaviour on top (mixins); the data itself lives here, so a new
+resource adds its collection to :class:`ZendeskState` and its rules in its own module.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ ID_STARTS = {  # one range per resource, so an id of the wrong kind is never fou
     "trigger": 364_000_000_001,
     "view": 365_000_000_001,
     "sla_policy": 366_000_000_001,
+    "ticket": 367_000_000_001,
+    "ticket_metric": 368_000_000_001,
+    "ticket_metric_event": 369_000_000_001,
+    "satisfaction_rating": 370_000_000_001,
 }
 
 
@@ -83,6 +88,10 @@ class ZendeskState:
         self.triggers: dict[int, dict[str, Any]] = {}
         self.views: dict[int, dict[str, Any]] = {}
         self.sla_policies: dict[int, dict[str, Any]] = {}
+        self.tickets: dict[int, dict[str, Any]] = {}
+        self.ticket_metrics: dict[int, dict[str, Any]] = {}  # ticket id -> its metric set
+        self.ticket_metric_events: dict[int, dict[str, Any]] = {}
+        self.satisfaction_ratings: dict[int, dict[str, Any]] = {}
         self._next_ids = dict(ID_STARTS)
         # limits and behaviour knobs
         self.rate_limit_per_minute = rate_limit_per_minute
@@ -91,8 +100,9 @@ class ZendeskState:
         self.job_polls_before_done = 1
         self.window_start = 0.0
         self.window_count = 0
-        # incremental exports have their own limit besides the account-wide one (api-facts A.6 "Endpoint limits":
-        # 10 requests a minute, 30 with the High Volume add-on); None disables it
+        # incremental exports have their own limit besides the account-wide one, one window shared by every
+        # incremental export endpoint (Zendesk's Incremental Exports reference: 10 requests a minute, 30 with the
+        # High Volume add-on); None disables it
         self.export_limit_per_minute: int | None = 10
         self.export_window_start = 0.0
         self.export_window_count = 0
