@@ -56,7 +56,7 @@ def configure(app: Celery, settings: Settings) -> None:
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Incremental sync, full sync, routing apply and reconcile, every configured number of seconds."""
+    """Incremental sync, full sync, routing apply, reconcile and the service report, every configured interval."""
     return {
         "incremental-sync": {"task": "tiersync.sync", "schedule": settings.tiersync_sync_interval,
                              "kwargs": {"mode": "incremental", "trigger": "beat"}},
@@ -66,6 +66,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
                           "kwargs": {"trigger": "beat"}},
         "reconcile": {"task": "tiersync.reconcile", "schedule": settings.tiersync_reconcile_interval,
                       "kwargs": {"trigger": "beat"}},
+        "service-report": {"task": "tiersync.service_report", "schedule": settings.tiersync_service_report_interval,
+                           "kwargs": {"trigger": "beat"}},
     }
 
 

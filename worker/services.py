@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from worker.core.config import TierFile
 from worker.engine import Services
@@ -14,6 +15,7 @@ from worker.io.ratelimit import pacer_for
 from worker.io.reports import ReportStore, open_report_store
 from worker.io.state import namespace_for, open_store
 from worker.io.zendesk_routing import RoutingClient
+from worker.io.zendesk_tickets import IncrementalPacer, TicketReader
 from worker.settings import Settings
 
 
@@ -53,3 +55,27 @@ def build_report_store(settings: Settings) -> ReportStore:
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     return open_report_store(redis_url, settings.tiersync_state_dir, namespace_for(settings.zendesk_netloc()),
                              settings.tiersync_reports_kept)
+
+
+def build_services_report_store(settings: Settings) -> ReportStore:
+    """Where the service report's alert state is kept (beside the reconciliation's, under its own key)."""
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    return open_report_store(redis_url, settings.tiersync_state_dir,
+                             namespace_for(settings.zendesk_netloc()) + ".service", settings.tiersync_reports_kept)
+
+
+def build_service_readers(settings: Settings, config: TierFile, *, sleep: Callable[[float], None] = time.sleep,
+                          ) -> tuple[TicketReader, zendesk.ZendeskClient, Callable[[], datetime]]:
+    """The service report's readers: tickets (paced under the incremental exports' limit) and organizations."""
+    settings.check()
+    netloc = settings.zendesk_netloc()
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    pacer = pacer_for(redis_url, "zendesk", namespace_for(netloc), max_wait=settings.tiersync_max_retry_wait,
+                      sleep=sleep)
+    session = ServiceSession("zendesk", timeout=settings.tiersync_http_timeout,
+                             max_attempts=settings.tiersync_max_attempts,
+                             max_retry_wait=settings.tiersync_max_retry_wait, pacer=pacer, sleep=sleep,
+                             ca_bundle=str(settings.requests_ca_bundle) if settings.requests_ca_bundle else None)
+    client = zendesk.connect(settings, session)
+    organizations = zendesk.ZendeskClient(client, config.zendesk.organization_field, sleep=sleep)
+    return TicketReader(client, pacer=IncrementalPacer(sleep=sleep)), organizations, lambda: datetime.now(UTC)

@@ -22,7 +22,9 @@ from worker.engine import ROUTING_SECTIONS, Section, Services, SyncRequest, run_
 from worker.io.slack import notifier_from_settings
 from worker.metrics import observe
 from worker.reconcile import FORMATS, ReconcileRequest, run_reconcile
-from worker.services import build_report_store, build_services
+from worker.service_report import FORMATS as SERVICE_FORMATS
+from worker.service_report import ServiceRequest, run_service_report
+from worker.services import build_report_store, build_service_readers, build_services, build_services_report_store
 from worker.settings import load_settings
 
 log = logging.getLogger("worker.tasks")
@@ -110,6 +112,32 @@ def reconcile(self: Task, trigger: str = "beat") -> int:
     return _settle(self, result.record, retry_when_locked=False)
 
 
+@app.task(name="tiersync.service_report", bind=True, acks_late=True, reject_on_worker_lost=True)
+def service_report(self: Task, trigger: str = "beat") -> int:
+    """The scheduled per-tier service report; read-only, it takes no run lock.
+
+    Every format goes to TIERSYNC_REPORT_DIR; a Slack alert when a tier is below its minimum SLA achievement.
+    """
+    settings = load_settings()
+    tier_file = load_tier_file(settings.tiersync_config)
+    tickets, organizations, now = build_service_readers(settings, tier_file)
+    request = ServiceRequest(days=settings.tiersync_service_report_days, formats=tuple(SERVICE_FORMATS),
+                             output=settings.tiersync_report_dir or settings.tiersync_state_dir / "reports",
+                             keep=settings.tiersync_reports_kept, repeat_after=settings.tiersync_alert_repeat_after,
+                             report_url=settings.tiersync_report_url)
+    try:
+        result = run_service_report(tier_file, tickets, organizations, now(), request,
+                                    store=build_services_report_store(settings),
+                                    notifier=notifier_from_settings(settings))
+    except TiersyncError as error:
+        log.warning("service report (%s): %s", trigger, error.message)
+        if error.retryable and self.request.retries < MAX_RETRIES:
+            raise self.retry(countdown=getattr(error, "retry_after", None) or 60, max_retries=MAX_RETRIES) from None
+        return int(error.exit_code)
+    log.info("service report (%s): %s; alert %s", trigger, ", ".join(str(p) for p in result.files), result.alert)
+    return int(ExitCode.OK)
+
+
 def enqueue_resync(account_ids: list[str] | None, tier: str | None = None) -> str:
     """Put a resync on the queue; returns the task id.
 
@@ -134,4 +162,4 @@ def enqueue_resync(account_ids: list[str] | None, tier: str | None = None) -> st
                                hint="check REDIS_URL and that Redis is running, or run without --enqueue") from None
 
 
-__all__ = ["TiersyncError", "enqueue_resync", "reconcile", "resync", "routing_apply", "sync"]
+__all__ = ["TiersyncError", "enqueue_resync", "reconcile", "resync", "routing_apply", "service_report", "sync"]

@@ -30,7 +30,9 @@ def test_intervals_as_short_as_a_second_reach_the_schedule() -> None:
     schedule = beat_schedule(Settings(_env_file=None, tiersync_sync_interval=1))
     assert schedule["incremental-sync"]["schedule"] == 1
     assert {entry["task"] for entry in schedule.values()} == {"tiersync.sync", "tiersync.routing_apply",
-                                                              "tiersync.reconcile"}
+                                                              "tiersync.reconcile", "tiersync.service_report"}
+    weekly = beat_schedule(Settings(_env_file=None))["service-report"]
+    assert weekly["schedule"] == 7 * 86400 and weekly["kwargs"] == {"trigger": "beat"}
     daily = beat_schedule(Settings(_env_file=None))["reconcile"]
     assert daily["schedule"] == 86400 and daily["kwargs"] == {"trigger": "beat"}  # no secret in task arguments
 

@@ -19,8 +19,8 @@ class T:
     tags: tuple[str, ...] = ()
     organization_id: int | None = None
     created_at: int = 100
-    first_reply_minutes: int | None = None
-    full_resolution_minutes: int | None = None
+    reply_time_minutes: int | None = None
+    full_resolution_time_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,9 @@ def test_a_tickets_tag_wins_in_tier_order_then_its_organizations_value() -> None
 
 def test_the_document_counts_per_tier() -> None:
     config = make_config(report={"min_sla_achieved_pct": {"enterprise": 80}})
-    tickets = [T(1, "solved", ("tier_enterprise",), first_reply_minutes=10, full_resolution_minutes=100),
-               T(2, "open", ("tier_enterprise",), first_reply_minutes=30),
-               T(3, "closed", (), organization_id=7, first_reply_minutes=None, full_resolution_minutes=50),
+    tickets = [T(1, "solved", ("tier_enterprise",), reply_time_minutes=10, full_resolution_time_minutes=100),
+               T(2, "open", ("tier_enterprise",), reply_time_minutes=30),
+               T(3, "closed", (), organization_id=7, reply_time_minutes=None, full_resolution_time_minutes=50),
                T(4, "deleted", ("tier_enterprise",)),  # not counted
                T(5, "open", ("tier_enterprise",), created_at=5),  # before the window
                T(6, "open", ())]  # untiered

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from worker.cli import demo, doctor, explain, reconcile, routing, status, sync  # noqa: F401 - importing registers the commands
+from worker.cli import demo, doctor, explain, reconcile, report, routing, status, sync  # noqa: F401 - importing registers the commands
 from worker.cli.common import app, err
 from worker.core.errors import ExitCode
 from worker.core.redaction import redact

@@ -38,9 +38,9 @@ class Ticket(Protocol):
     @property
     def created_at(self) -> int: ...  # noqa: D102
     @property
-    def first_reply_minutes(self) -> int | None: ...  # noqa: D102
+    def reply_time_minutes(self) -> int | None: ...  # noqa: D102
     @property
-    def full_resolution_minutes(self) -> int | None: ...  # noqa: D102
+    def full_resolution_time_minutes(self) -> int | None: ...  # noqa: D102
 
 
 class Event(Protocol):
@@ -147,10 +147,10 @@ def _count_ticket(tally: _Tally, ticket: Ticket) -> None:
     assert tally.first_replies is not None and tally.resolutions is not None
     tally.tickets += 1
     tally.solved += ticket.status in SOLVED
-    if ticket.first_reply_minutes is not None:
-        tally.first_replies.append(ticket.first_reply_minutes)
-    if ticket.full_resolution_minutes is not None:
-        tally.resolutions.append(ticket.full_resolution_minutes)
+    if ticket.reply_time_minutes is not None:
+        tally.first_replies.append(ticket.reply_time_minutes)
+    if ticket.full_resolution_time_minutes is not None:
+        tally.resolutions.append(ticket.full_resolution_time_minutes)
 
 
 def _count_sla(tallies: dict[str, _Tally], tier_of: Mapping[int, str], events: Iterable[Event]) -> None:

@@ -157,13 +157,14 @@ def write_atomically(path: Path, text: str) -> None:
             from None
 
 
-_REPORT_FILE = re.compile(r"^reconcile-\d{8}T\d{6}Z-[0-9a-f]{6}\.(json|csv|html|md)$")
+def prune_report_files(directory: Path, keep: int, prefix: str = "reconcile") -> int:
+    """Delete the oldest ``<prefix>-*`` report files beyond the newest ``keep`` reports; returns how many went.
 
-
-def prune_report_files(directory: Path, keep: int) -> int:
-    """Delete the oldest ``reconcile-*`` files beyond the newest ``keep`` reports; returns how many went."""
+    Only names tiersync writes (``<prefix>-20261129T100000Z-<id>.<json|csv|html|md>``) are touched.
+    """
+    pattern = re.compile(rf"^{re.escape(prefix)}-\d{{8}}T\d{{6}}Z-[0-9a-z]+\.(json|csv|html|md)$")
     try:
-        names = sorted(p.name for p in directory.iterdir() if _REPORT_FILE.match(p.name))
+        names = sorted(p.name for p in directory.iterdir() if pattern.match(p.name))
     except OSError:
         return 0
     stems = sorted({name.rsplit(".", 1)[0] for name in names})

@@ -211,6 +211,15 @@ class ZendeskClient:
         """
         return self._read_started if self._read_started is not None else self._server_time()
 
+    def tier_values(self, organization_ids: list[int]) -> dict[int, str | None]:
+        """Organization id -> the managed field's value now (``show_many?ids=``, 100 a call)."""
+        values: dict[int, str | None] = {}
+        for start in range(0, len(organization_ids), BATCH):
+            for raw in self._z.organizations(ids=organization_ids[start : start + BATCH]):
+                organization = self._organization(raw)
+                values[organization.id] = organization.tier_tag
+        return values
+
     def organizations_for(self, account_ids: Iterable[str]) -> list[Organization]:
         """Organizations whose external_id is one of ``account_ids`` in 18- or 15-character form."""
         forms = sorted({form for account_id in account_ids for form in external_id_forms(account_id)})

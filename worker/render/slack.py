@@ -179,3 +179,25 @@ def recovery_message(document: dict[str, Any], report_location: str) -> dict[str
             "differences resolved since the last report).")
     blocks = [_header("tiersync: tier drift resolved"), _section(text), _footer(document, report_location)]
     return {"text": "tiersync: tier drift resolved", "blocks": blocks}
+
+
+def service_message(document: dict[str, Any], report_location: str) -> dict[str, Any]:
+    """The service report's alert: the tiers whose SLA achievement is below their minimum, and where to look.
+
+    Args:
+        document: the service report's document (``worker.core.service.service_document``).
+        report_location: where the full report is, shown as text.
+
+    """
+    below = [row for row in document.get("tiers") or () if row.get("below_min")]
+    lines = [f"• {slack_text(row.get('title'))}: SLA achieved *{slack_text(row['sla'].get('achieved_pct'))}%* "
+             f"(minimum {slack_text(row.get('min_sla_achieved_pct'))}%; {_count(row['sla'].get('breached'))} of "
+             f"{_count(row['sla'].get('applied'))} SLA targets breached)" for row in below]
+    window = document.get("window") or {}
+    summary = (f"The last {_count(document.get('days'))} days ({slack_text(window.get('start'), 40)} to "
+               f"{slack_text(window.get('end'), 40)}): {len(below)} tier(s) below the minimum SLA achievement.")
+    blocks = [_header("tiersync: a tier is below its SLA minimum"), _section(summary)]
+    blocks += _list_sections("*Tiers below their minimum*", lines, len(lines), MAX_BLOCKS - 3)
+    where = f"Full report: {slack_text(report_location, LOCATION_CHARS)}"
+    blocks.append({"type": "context", "elements": [_mrkdwn(where)]})
+    return {"text": f"tiersync: {len(below)} tier(s) below the minimum SLA achievement", "blocks": blocks}

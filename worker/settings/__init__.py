@@ -71,6 +71,8 @@ _ALLOWED = {
     "tiersync_task_time_limit": "a whole number of seconds from 30 to 21600",
     "tiersync_reconcile_interval": "a number of seconds from 1 to 604800",
     "tiersync_reconcile_repair": "true or false",
+    "tiersync_service_report_interval": "a number of seconds from 1 to 604800",
+    "tiersync_service_report_days": "a whole number of days from 1 to 3650",
     "tiersync_alert_repeat_after": "a number of seconds from 0 to 2592000",
     "tiersync_reports_kept": "a whole number from 1 to 1000",
 }

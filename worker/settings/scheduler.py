@@ -21,5 +21,9 @@ class SchedulerSettings(BaseSettings):
     """Seconds between scheduled reconciliations (default a day)."""
     tiersync_reconcile_repair: bool = False
     """Whether scheduled reconciliations also repair the drift they find (``reconcile --fix``); default: report."""
+    tiersync_service_report_interval: float = Field(default=7 * 86400.0, ge=1, le=7 * 86400, allow_inf_nan=False)
+    """Seconds between scheduled service reports (default a week)."""
+    tiersync_service_report_days: int = Field(default=30, ge=1, le=3650)
+    """The window of scheduled service reports, in days (default 30)."""
     tiersync_task_time_limit: int = Field(default=900, ge=30, le=6 * 3600)
     """Hard time limit of one task, seconds; the broker's visibility timeout is set well above it."""
