@@ -34,6 +34,9 @@ def test_demo_runs_with_no_credentials_and_no_redis(tmp_path: Path) -> None:
     assert [e["action"] for e in edits["manual_edits"]] == ["restore", "restore"]
     assert [(r["reason"], r["action"]) for r in edits["removed"]] == [("deleted", "keep")]
     assert edits["writes"]["updated"] == 2 and edits["exit_code"] == 0
+    service = runs["service_report"]
+    assert [row["tier"] for row in service["tiers"]] == ["enterprise", "professional", "starter", "untiered"]
+    assert sum(row["tickets"] for row in service["tiers"]) > 100 and service["version"] == 1
     routing, again = runs["routing_apply"]["routing"], runs["routing_again"]["routing"]
     assert routing["category"]["action"] == "create" and routing["applied"]["managed_after"] == 9
     assert [c["action"] for c in routing["changes"]] == ["create"] * 9

@@ -157,3 +157,33 @@ def test_every_format_is_written(world: World, sandbox_time: list[float], tmp_pa
     document = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
     assert any(row["below_min"] for row in document["tiers"])
     assert "below minimum" in run.stdout
+
+
+def test_a_tier_below_its_minimum_is_alerted_once_and_the_page_renders_in_chromium(
+        world: World, sandbox_time: list[float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration.test_report_browser import Browser
+    from worker.io.slack import SlackNotifier
+    from worker.sandbox.slack import SlackReceiver
+
+    seed(world)
+    world.config_path.write_text(world.config_path.read_text()
+                                 + "\nreport:\n  min_sla_achieved_pct: {enterprise: 99.9}\n")
+    with SlackReceiver() as slack:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
+        monkeypatch.setattr("worker.cli.report.notifier_from_settings",
+                            lambda settings: SlackNotifier(slack.url, sleep=sandbox_time.append))
+        out = tmp_path / "out"
+        assert world.cli("report", "service", "--output", str(out)).exit_code == 0
+        assert len(slack.messages) == 1 and "Enterprise" in json.dumps(slack.messages[0])
+        assert world.cli("report", "service", "--format", "json").exit_code == 0
+        assert len(slack.messages) == 1  # the same tier below the same minimum: not announced again
+    page = next(out.glob("*.html"))
+    rendered = Browser(tmp_path).dom(page)
+    text = " ".join(rendered.dom.text().split())
+    document = json.loads(next(out.glob("*.json")).read_text())
+    assert all(f"{row['tickets']:,}" in text for row in document["tiers"])
+    assert len(rendered.dom.all("svg")) == 6  # a chart per metric
+    shot = tmp_path / "service.png"
+    Browser(tmp_path).run(page.as_uri(), f"--screenshot={shot}", "--window-size=1280,1500")
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")

@@ -5,21 +5,23 @@ from __future__ import annotations
 import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from worker.cli.common import JsonOption, LimitOption, app, fail, out
-from worker.core.config import load_tier_file
+from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ExitCode, TiersyncError
 from worker.core.record import RunRecord
 from worker.engine import ROUTING_SECTIONS, SyncRequest, run_sync
 from worker.logsetup import configure_logging
 from worker.render.json import dumps, run_summary
+from worker.render.service_terminal import render_service
 from worker.render.terminal import render_outcome, render_plan
 from worker.render.text import literal
-from worker.services import build_services
+from worker.service_report import ServiceRequest, run_service_report
+from worker.services import build_service_readers, build_services
 from worker.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -64,12 +66,26 @@ def run_demo(console: Console, *, accounts: int = 200, as_json: bool = False, li
         runs["hand_edits"] = run_sync(config, services, SyncRequest(mode="incremental"))
         runs["routing_apply"] = run_sync(config, services, SyncRequest(mode="full", sections=ROUTING_SECTIONS))
         runs["routing_again"] = run_sync(config, services, SyncRequest(mode="full", sections=ROUTING_SECTIONS))
+        service = _service_report(sandbox, settings, config)
     if as_json:
-        console.file.write(dumps({name: run_summary(record) for name, record in runs.items()}))
+        console.file.write(dumps({**{name: run_summary(record) for name, record in runs.items()},
+                                  "service_report": service}))
     else:
         _show(runs, console, limit, edits)
+        console.rule("Sixth run: tiersync report service (300 seeded tickets, the last 30 days)")
+        render_service(service, console)
     worst = max(int(record.exit_code) for record in runs.values())
     return worst if worst != ExitCode.PARTIAL else int(ExitCode.OK)
+
+
+def _service_report(sandbox: Sandbox, settings: Settings, config: TierFile) -> dict[str, Any]:
+    """Seed tickets on the synced organizations and read the per-tier service report back."""
+    from worker.sandbox.seed import seed_tickets
+
+    seed_tickets(sandbox, count=300, days=30, seed=42, tier_tags=[tier.tag for tier in config.tiers],
+                 field_key=config.zendesk.organization_field)
+    tickets, organizations, now = build_service_readers(settings, config)
+    return run_service_report(config, tickets, organizations, now(), ServiceRequest(days=30)).document
 
 
 def _people_change_both_sides(sandbox: Sandbox, field_key: str) -> list[str]:
