@@ -16,7 +16,7 @@ from typing import Literal
 
 from worker.core.changes import EXPORT_MARGIN_SECONDS, ExportReview, review_export
 from worker.core.config import TierFile
-from worker.core.errors import RateLimitedError
+from worker.core.errors import RateLimitedError, RemoteStateError
 from worker.core.matching import OrganizationIndex
 from worker.core.model import Account, Organization, RemovedAccount
 from worker.core.ports import AccountSource, OrganizationTarget, ProgressSink
@@ -74,7 +74,10 @@ def read_sides(config: TierFile, salesforce: AccountSource, zendesk: Organizatio
             return read
         mode = "full"
     if mode == "full":
-        accounts = list(salesforce.read(progress=lambda n: progress("salesforce accounts", n)))
+        accounts = list(salesforce.read(progress=lambda n: progress("salesforce accounts", n),
+                                        total=lambda n: progress("salesforce accounts", 0, n)))
+        if config.zendesk.full_read == "export":
+            return _full_by_export(zendesk, accounts, started, progress)
         organizations = list(zendesk.all_organizations(lambda n: progress("zendesk organizations", n)))
         return SideRead(accounts, organizations, True, started, zendesk_started=zendesk.read_started())
     accounts = list(salesforce.read_ids(account_ids))
@@ -82,6 +85,22 @@ def read_sides(config: TierFile, salesforce: AccountSource, zendesk: Organizatio
     if missing:
         record.notes.append(f"not found in Salesforce scope: {', '.join(missing)}")
     return SideRead(accounts, zendesk.organizations_for([a.id for a in accounts]), False, started)
+
+
+def _full_by_export(zendesk: OrganizationTarget, accounts: list[Account], started: datetime,
+                    progress: ProgressSink) -> SideRead:
+    """Every organization through the incremental export from the beginning (``zendesk.full_read: export``).
+
+    The export leaves out the last minute: an organization changed in it is read by the next incremental
+    run, which starts where this export ended.
+    """
+    export = zendesk.changed_organizations(0, lambda n: progress("zendesk organizations", n))
+    if export.too_recent or not export.complete:
+        raise RemoteStateError("zendesk: the organization export could not be read to its end",
+                               hint="set zendesk.full_read: list in the tier file, or try again")
+    organizations = [item.organization for item in export.organizations]
+    review = review_export(export, None, (), {})
+    return SideRead(accounts, organizations, True, started, review=review)
 
 
 def _incremental(salesforce: AccountSource, zendesk: OrganizationTarget, state: RunState, record: RunRecord,

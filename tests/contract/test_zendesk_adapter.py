@@ -169,10 +169,10 @@ def test_field_create_sends_a_dropdown_with_our_options() -> None:
 @responses.activate
 def test_all_organizations_follow_the_cursor() -> None:
     page2 = f"{BASE}/organizations.json?page%5Bafter%5D=abc&page%5Bsize%5D=100"
-    responses.get(f"{BASE}/organizations.json", match=[matchers.query_param_matcher({"page[size]": "100"})],
+    responses.get(f"{BASE}/organizations", match=[matchers.query_param_matcher({"page[size]": "100"})],
                   json={"organizations": [{"id": 1, "name": "A", "external_id": "x", "organization_fields": {}}],
                         "meta": {"has_more": True, "after_cursor": "abc"}, "links": {"next": page2}})
-    responses.get(f"{BASE}/organizations.json",
+    responses.get(f"{BASE}/organizations",
                   match=[matchers.query_param_matcher({"page[size]": "100", "page[after]": "abc"})],
                   json={"organizations": [{"id": 2, "name": "B", "external_id": None,
                                            "organization_fields": {"support_tier": "tier_starter"}}],
@@ -229,7 +229,7 @@ def test_falls_back_to_single_job_polling_when_show_many_is_not_served() -> None
 def test_every_kind_of_host_is_reached_without_touching_the_environment(netloc) -> None:
     base = f"https://{netloc}/api/v2"
     responses.get(f"{base}/users/me.json", json={"user": {"id": 1, "role": "admin", "email": "a@acme.test"}})
-    responses.get(f"{base}/organizations.json", json={
+    responses.get(f"{base}/organizations", json={
         "organizations": [{"id": 7, "name": "A", "external_id": "x", "organization_fields": {}}],
         "meta": {"has_more": False, "after_cursor": None}, "links": {"next": None}})
     before = dict(os.environ)
@@ -252,7 +252,7 @@ def test_two_clients_for_two_dotless_hosts_stay_apart() -> None:
 def test_zendesk_url_with_capitals_reaches_zenpy_lower_cased() -> None:
     """Issue 6: requests lower-cases the host, and zenpy then failed to recognise its own responses."""
     responses.get(f"{BASE}/users/me.json", json={"user": {"id": 1, "role": "admin", "email": "a@acme.test"}})
-    responses.get(f"{BASE}/organizations.json", json={
+    responses.get(f"{BASE}/organizations", json={
         "organizations": [{"id": 7, "name": "A", "external_id": "x", "organization_fields": {}}],
         "meta": {"has_more": False, "after_cursor": None}, "links": {"next": None}})
     settings = Settings(_env_file=None, zendesk_url=" HTTPS://Acme.Zendesk.com:443/ ", zendesk_oauth_token="t")

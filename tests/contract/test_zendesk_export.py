@@ -208,7 +208,7 @@ def test_the_client_lists_a_stuck_second_once_and_goes_on_from_when_the_list_beg
     responses.get(EXPORT, match=params(T0), json=stuck)
     responses.get(EXPORT, match=params(t1), json=stuck)  # the same page for ever
     date = {"Date": formatdate(listed_at, usegmt=True)}  # Zendesk's clock when the list began
-    responses.get(f"{BASE}/organizations.json", headers=date,
+    responses.get(f"{BASE}/organizations", headers=date,
                   json=listing([org(n, t1) for n in range(1, 1003)] + [org(7001, T0 - 5), org(7002, t1 + 50)]))
     responses.get(EXPORT, match=params(listed_at - 1), json=page([org(5000, listed_at + 7, "tier_gold")],
                                                                   listed_at + 7, True))
@@ -217,7 +217,7 @@ def test_the_client_lists_a_stuck_second_once_and_goes_on_from_when_the_list_beg
     ids = sorted(item.organization.id for item in export.organizations)
     assert ids == [*range(1, 1003), 5000, 7002]  # 7001 changed before the stuck second
     assert [c.request.url.split("?")[0] for c in responses.calls] == [
-        EXPORT, EXPORT, f"{BASE}/organizations.json", EXPORT]
+        EXPORT, EXPORT, f"{BASE}/organizations", EXPORT]
 
 
 @responses.activate
@@ -226,7 +226,7 @@ def test_without_a_date_header_a_stuck_second_stays_incomplete() -> None:
     stuck = page([org(n, t1) for n in range(1, 1001)], t1, False)
     responses.get(EXPORT, match=params(T0), json=stuck)
     responses.get(EXPORT, match=params(t1), json=stuck)
-    responses.get(f"{BASE}/organizations.json", json=listing([org(n, t1) for n in range(1, 1003)]))
+    responses.get(f"{BASE}/organizations", json=listing([org(n, t1) for n in range(1, 1003)]))
     export = zendesk().changed_organizations(T0)
     assert export.complete is False and len(responses.calls) == 3  # the caller then reads everything
 

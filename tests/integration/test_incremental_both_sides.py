@@ -133,3 +133,21 @@ def test_our_own_writes_read_back_by_the_export_cause_no_write_and_no_report(wor
     world.sandbox.advance(300)
     calls = world.cli("sync", "--json").json()["api_calls"]
     assert calls["salesforce"]["calls"] == 1 and calls["zendesk"]["calls"] == 1
+
+
+@pytest.mark.parametrize("world", [2000], indirect=True)
+def test_a_full_read_by_export_takes_a_tenth_of_the_calls_and_sets_every_tier(world: World) -> None:
+    world.config_path.write_text(re.sub(r"on_manual_edit: \w+", "on_manual_edit: restore\n  full_read: export",
+                                        world.config_path.read_text()))
+    run = world.cli("sync", "--full", "--json")
+    assert run.exit_code == 0, run.stdout
+    zendesk = world.sandbox.zendesk
+    organizations = len(zendesk.organizations)
+    assert zendesk.count("GET", "/api/v2/organizations") == 0
+    assert zendesk.count("GET", "/api/v2/incremental/organizations") == organizations // 1000 + 1  # vs /100
+    expected = expected_tags(world)
+    assert all(world.tier_of(org_id) == tag for org_id, tag in expected.items())
+    assert len(run.json()["orphans"]) > 0  # a full read: orphans are listed as with the list
+    world.sandbox.advance(300)
+    idle = world.cli("sync", "--json")  # the next incremental run starts where the export ended
+    assert idle.exit_code == 0 and idle.json()["manual_edits"] == []

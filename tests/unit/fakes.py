@@ -112,9 +112,12 @@ class FakeSalesforce:
         return Account(id=account_id, name=self.names[account_id], fields={"Id": account_id, **fields},
                        modstamp=modstamp)
 
-    def read(self, *, since: str | None = None, progress: Callable[[int], None] | None = None) -> Iterator[Account]:
+    def read(self, *, since: str | None = None, progress: Callable[[int], None] | None = None,
+             total: Callable[[int], None] | None = None) -> Iterator[Account]:
         """Accounts in scope: all of them, or those with ``modstamp >= since``."""
         self.queries += 1
+        if total is not None:
+            total(len(set(self.accounts) - set(self.removed)))
         floor = parse_modstamp(since) if since is not None else None
         for account_id in sorted(set(self.accounts) - set(self.removed)):
             if floor is None or self.accounts[account_id][1] >= floor:

@@ -14,7 +14,18 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import TiersyncError
@@ -68,6 +79,14 @@ def prepare() -> tuple[Settings, TierFile]:
     return settings, load_tier_file(settings.tiersync_config)
 
 
+class RateColumn(ProgressColumn):
+    """Records a second, once known (the time left comes from the same rate)."""
+
+    def render(self, task: Task) -> Text:
+        """``1,234/s``, or nothing before the first second."""
+        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
+
+
 @contextmanager
 def progress_reporter(enabled: bool) -> Iterator[ProgressSink]:
     """A rich progress bar on stderr when it is a terminal; otherwise a no-op reporter."""
@@ -75,8 +94,8 @@ def progress_reporter(enabled: bool) -> Iterator[ProgressSink]:
         yield lambda stage, advance, total=None: None
         return
     bars: dict[str, TaskID] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
         def report(stage: str, advance: int, total: int | None = None) -> None:
             if stage not in bars:
                 bars[stage] = progress.add_task(stage, total=total)

@@ -116,6 +116,10 @@ class ZendeskConfig(Strict):
     # What an incremental run does when the export shows the managed field changed by hand away from the
     # Salesforce tier: ``restore`` the tier (in the same bulk writes) or only ``report`` it.
     on_manual_edit: Literal["restore", "report"] = "restore"
+    # How a full run reads every organization: ``list`` (cursor pages of 100, the account-wide budget) or
+    # ``export`` (the incremental export from the beginning, 1,000 a page: 10x fewer calls, but only 10
+    # requests a minute, so slower; for accounts whose other integrations need the shared budget).
+    full_read: Literal["list", "export"] = "list"
 
     @field_validator("organization_field")
     @classmethod

@@ -41,9 +41,9 @@ class AccountSource(Protocol):
     def org_identity(self) -> str:
         """Which Salesforce org this is (its org id), without an API call."""
 
-    def read(self, *, since: str | None = None,
-             progress: Callable[[int], None] | None = None) -> Iterable[Account]:
-        """Accounts in scope, all or changed since ``since``."""
+    def read(self, *, since: str | None = None, progress: Callable[[int], None] | None = None,
+             total: Callable[[int], None] | None = None) -> Iterable[Account]:
+        """Accounts in scope, all or changed since ``since``; ``total`` is told how many, when known."""
 
     def read_changes(self, *, since: str, seen: Collection[tuple[str, str]] = frozenset(),
                      progress: Callable[[int], None] | None = None) -> AccountChanges:

@@ -191,13 +191,28 @@ class SalesforceReader:
                 hint="wait for the rolling 24-hour allocation to recover, or raise the ceiling in the tier file",
             )
 
-    def _records(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+    def _records(self, soql: str, *, include_deleted: bool = False,
+                 total: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
+        """The query's records, page by page (``nextRecordsUrl``), checking the API ceiling as they come.
+
+        ``total`` is told the first page's ``totalSize`` (for a progress bar with a total).
+        """
         log.debug("salesforce %s: %s", "queryAll" if include_deleted else "query", soql)
         try:
-            for count, record in enumerate(self._sf.query_all_iter(soql, include_deleted=include_deleted)):
-                if count % 500 == 0:
-                    self._check_ceiling()
-                yield record
+            page = self._sf.query(soql, include_deleted=include_deleted)
+            if total is not None:
+                total(int(page.get("totalSize") or 0))
+            count = 0
+            while True:
+                for record in page.get("records") or []:
+                    if count % 500 == 0:
+                        self._check_ceiling()
+                    count += 1
+                    yield record
+                if page.get("done", True) or not page.get("nextRecordsUrl"):
+                    break
+                page = self._sf.query_more(page["nextRecordsUrl"], identifier_is_url=True,
+                                           include_deleted=include_deleted)
         except SalesforceError as exc:  # only reached for shapes our session does not classify
             raise RemoteStateError(f"salesforce query failed: {redact(str(exc))[:300]}") from None
         self._check_ceiling()
@@ -212,10 +227,11 @@ class SalesforceReader:
         return Account(id=account_id, name=str(record.get("Name") or ""), fields=fields,
                        modstamp=modstamp if isinstance(modstamp, str) else None)
 
-    def read(self, *, since: str | None = None, progress: Callable[[int], None] | None = None) -> Iterator[Account]:
+    def read(self, *, since: str | None = None, progress: Callable[[int], None] | None = None,
+             total: Callable[[int], None] | None = None) -> Iterator[Account]:
         """Stream accounts in scope: all of them, or those modified at or after ``since``."""
         self._check_ceiling()
-        for record in self._records(build_query(self._config, since=since)):
+        for record in self._records(build_query(self._config, since=since), total=total):
             if progress:
                 progress(1)
             yield self._to_account(record)

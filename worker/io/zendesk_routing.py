@@ -33,15 +33,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from zenpy import Zenpy
 
 from worker.core.errors import RemoteStateError
 from worker.core.rules import Kind, RoutingDefinitions, RuleObject, canonical_attributes
-from worker.io.http import ServiceSession
-
-PAGE_SIZE = 100  # the largest page every list endpoint here accepts (OAS: "a maximum of 100 records per page")
+from worker.io.zendesk_json import ZendeskJson
 
 
 @dataclass(frozen=True)
@@ -71,11 +68,11 @@ class RoutingClient:
     """
 
     def __init__(self, client: Zenpy) -> None:
-        api = client.users  # pinned by connect() when the host has no dot
-        if not isinstance(api.session, ServiceSession):
-            raise TypeError("RoutingClient needs the zenpy client from worker.io.zendesk.connect (a ServiceSession)")
-        self._session: ServiceSession = api.session
-        self._root = f"{api.protocol}://{api.base_url}/{api.api_prefix}"
+        try:
+            self._json = ZendeskJson(client)
+        except TypeError:
+            raise TypeError("RoutingClient needs the zenpy client from worker.io.zendesk.connect (a ServiceSession)")\
+                from None
 
     def groups(self) -> dict[str, int]:
         """Every group that is not deleted, name -> id; two live groups with one name are an error."""
@@ -152,71 +149,13 @@ class RoutingClient:
         return _object(answer, "definitions", f"GET /api/v2/{path}")
 
     def _list(self, path: str, key: str, *, cursor: bool = True) -> list[dict[str, Any]]:
-        """Every item of a list endpoint, or RemoteStateError when the read cannot be shown to be complete.
-
-        Truncated: ``meta.has_more`` true without ``links.next``, an offset page's ``count`` above what was
-        read, or a next link seen before. A next link's query is sent to our own URL for the same path, so
-        credentials never follow a link to another host.
-        """
-        params: dict[str, str] = {"page[size]": str(PAGE_SIZE)} if cursor else {}
-        items: list[dict[str, Any]] = []
-        seen = {tuple(sorted(params.items()))}
-        while True:
-            page = self._send("GET", path, params=params)
-            items += _page_items(page, key, path)
-            following = self._next_params(page, path)
-            if following is None:
-                _check_count(page, len(items), path)
-                return items
-            marker = tuple(sorted(following.items()))
-            if marker in seen:
-                raise RemoteStateError(f"zendesk: GET /api/v2/{path} sent the same next page twice; the read stops")
-            seen.add(marker)
-            params = following
-
-    def _next_params(self, page: Mapping[str, Any], path: str) -> dict[str, str] | None:
-        meta = page.get("meta")
-        if isinstance(meta, Mapping):  # cursor pagination
-            if not meta.get("has_more"):
-                return None
-            links = page.get("links")
-            link = links.get("next") if isinstance(links, Mapping) else None
-            if not link:
-                raise RemoteStateError(f"zendesk: GET /api/v2/{path} has more pages but gives no next link; "
-                                       "the read is incomplete")
-            return self._query_of(str(link), path)
-        link = page.get("next_page")
-        return self._query_of(str(link), path) if link else None
-
-    def _query_of(self, link: str, path: str) -> dict[str, str]:
-        parts = urlsplit(link)
-        if parts.path.removesuffix(".json").rstrip("/") != urlsplit(f"{self._root}/{path}").path:
-            raise RemoteStateError(f"zendesk: GET /api/v2/{path} points its next page at another path")
-        return dict(parse_qsl(parts.query, keep_blank_values=True))
+        """Every item of a list endpoint, complete or raising (worker.io.zendesk_json)."""
+        return self._json.items(path, key, cursor=cursor)
 
     def _send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
               body: Mapping[str, Any] | None = None) -> Any:
         """One JSON request through the ServiceSession; the decoded answer (None when it has no body)."""
-        response = self._session.request(method, f"{self._root}/{path}", params=params, json=body)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise RemoteStateError(f"zendesk: {method} /api/v2/{path} answered something that is not JSON") from None
-
-
-def _page_items(page: Any, key: str, path: str) -> list[dict[str, Any]]:
-    items = page.get(key) if isinstance(page, Mapping) else None
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise RemoteStateError(f"zendesk: GET /api/v2/{path} answered without a list of {key}")
-    return items
-
-
-def _check_count(page: Mapping[str, Any], read: int, path: str) -> None:
-    count = page.get("count")
-    if isinstance(count, int) and not isinstance(count, bool) and count > read:
-        raise RemoteStateError(f"zendesk: GET /api/v2/{path} counts {count} but gave {read}; the read is incomplete")
+        return self._json.send(method, path, params=params, body=body)
 
 
 def _object(answer: Any, key: str, where: str) -> dict[str, Any]:
