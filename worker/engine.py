@@ -14,8 +14,8 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -176,9 +176,11 @@ def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, 
     state, org = _load_state(services, request, record)
     read: SideRead | None = None
     if Section.ORGANIZATIONS in request.sections:
-        read = read_sides(config, services.salesforce, services.zendesk, request.mode, request.account_ids, state,
-                          record, progress, services.now)
-        record.plan = _plan_organizations(config, services, request, state, read)
+        with _timed(record, "read"):
+            read = read_sides(config, services.salesforce, services.zendesk, request.mode, request.account_ids,
+                              state, record, progress, services.now)
+        with _timed(record, "plan", cpu=True):
+            record.plan = _plan_organizations(config, services, request, state, read)
         record.mode = "full" if read.full and request.mode != "full" else record.mode
     else:
         field = plan_field(config, services.zendesk.find_field())
@@ -189,7 +191,8 @@ def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, 
     _check_rails(config, request, record)
     if request.dry_run:
         return
-    _apply(record.plan, services, record, progress, lease)
+    with _timed(record, "apply"):
+        _apply(record.plan, services, record, progress, lease)
     if routing is not None:
         lease.check()
         _apply_routing(config, services, routing, record, lease)
@@ -197,6 +200,18 @@ def _plan_and_apply(config: TierFile, services: Services, request: SyncRequest, 
     services.state.save(_next_state(config, request, state, read, record, org, services.now()))
     if record.failed_writes() or record.failed_clears():
         record.exit_code = ExitCode.PARTIAL
+
+
+@contextmanager
+def _timed(record: RunRecord, stage: str, *, cpu: bool = False) -> Iterator[None]:
+    """Record a stage's wall seconds (and, with ``cpu``, this process's CPU seconds) in ``record.timings``."""
+    wall, used = time.monotonic(), time.process_time()
+    try:
+        yield
+    finally:
+        record.timings[f"{stage}_seconds"] = round(time.monotonic() - wall, 3)
+        if cpu:
+            record.timings[f"{stage}_cpu_seconds"] = round(time.process_time() - used, 3)
 
 
 def _plan_organizations(config: TierFile, services: Services, request: SyncRequest, state: RunState,

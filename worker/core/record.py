@@ -29,6 +29,7 @@ class RunRecord:
         retryable: whether trying the same run again later may succeed (a scheduler's decision).
         retry_after: seconds the service asked us to wait before that, when it said.
         routing: what the routing section did, when it was applied.
+        timings: seconds per stage (``read_seconds``, ``plan_seconds``, ``plan_cpu_seconds``, ``apply_seconds``).
 
     """
 
@@ -49,6 +50,7 @@ class RunRecord:
     duration_seconds: float = 0.0
     routing: RoutingOutcome | None = None
     run_id: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
 
     def applied_writes(self) -> list[tuple[int, str | None]]:
         """``(organization_id, value)`` of every write Zendesk accepted (None: the value was cleared)."""

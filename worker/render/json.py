@@ -45,7 +45,7 @@ def _routing_fields(plan: RoutingPlan, outcome: RoutingOutcome | None) -> dict[s
 def _run_fields(record: RunRecord) -> dict[str, Any]:
     return {
         "mode": record.mode, "dry_run": record.dry_run, "exit_code": int(record.exit_code),
-        "duration_seconds": round(record.duration_seconds, 3), "api_calls": record.api_calls,
+        "duration_seconds": round(record.duration_seconds, 3), "timings": record.timings, "api_calls": record.api_calls,
         "salesforce_api_usage": ({"used": record.salesforce_usage[0], "total": record.salesforce_usage[1]}
                                  if record.salesforce_usage else None),
         "notes": record.notes, "refusal": record.refusal, "error": record.error, "hint": record.hint or None,
