@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per record: no __dict__
 class Account:
     """A Salesforce account as tiersync sees it.
 
@@ -41,7 +41,7 @@ def field_value(record: Mapping[str, Any], name: str) -> Any:
     return next((value for key, value in record.items() if key.lower() == lowered), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per record: no __dict__
 class Organization:
     """A Zendesk organization, reduced to what the plan needs.
 
@@ -81,7 +81,7 @@ class OrganizationFieldState:
     options: tuple[FieldOption, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per record: no __dict__
 class WriteResult:
     """Zendesk's verdict on one organization update."""
 
@@ -90,7 +90,7 @@ class WriteResult:
     error: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per record: no __dict__
 class RemovedAccount:
     """An account an incremental read saw leave the scope: deleted, or no longer matching ``where``.
 
@@ -119,7 +119,7 @@ class AccountChanges:
     known_before: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per record: no __dict__
 class ChangedOrganization:
     """An organization the incremental export returned, with when it last changed (unix seconds)."""
 

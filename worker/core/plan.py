@@ -42,7 +42,7 @@ class RejectReason(StrEnum):
     MANUAL_EDIT = "manual_edit"  # changed by hand in Zendesk and held, as zendesk.on_manual_edit: report asks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per account: no __dict__
 class AccountPlan:
     """The plan for one account."""
 

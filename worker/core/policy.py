@@ -29,7 +29,7 @@ class DecisionSource(StrEnum):
     INVALID_DATA = "invalid_data"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per account: no __dict__
 class TierDecision:
     """The resolved tier (None when undecided) with a human explanation."""
 
