@@ -14,6 +14,7 @@ and CPU time are that process's own) against the HTTPS sandbox served from this 
          When the run before it wrote, an incremental ``sync`` first reads those writes back through the
          export (row "read back"; nothing changed in Salesforce), so the measured incremental run sees R%
          of changes and nothing else.
+  4. with ``incremental`` in ``--runs``: a last ``sync`` after an incremental one, nothing changed (row "idle").
      With ``--naive``, ``bench/naive.py`` (one search per account, one PUT per difference) runs on the same
      changed state before tiersync's full run (or its incremental run when ``--runs incremental``); the
      Zendesk organizations are then put back as they were, so tiersync meets the same state.
@@ -346,11 +347,14 @@ class Bench:
             floor = full_floor(len(self.in_scope()), len(self.zd.organizations), m.written, field_created)
         else:
             floor = incremental_floor(len(changed), zd_changed, m.written)
-        row = self.row(run, rate, changed, m, floor, notes=list(summary.get("notes") or []))
+        notes = list(summary.get("notes") or [])
+        if summary.get("timings"):  # per-phase timings, should tiersync's --json report them
+            notes.append("timings: " + json.dumps(summary["timings"]))
+        row = self.row(run, rate, changed, m, floor, notes=notes)
         row.naive_total = self.naive_totals.get(rate)
         self.pending_readback = m.written
         self.verify(changed, label)
-        if run in ("incremental", "full") and rate == 0:
+        if run in ("incremental", "full", "idle") and rate == 0:
             assert m.calls.writes == 0 and m.written == 0, f"{label}: nothing changed, yet the run wrote"
         return self.add(row)
 
@@ -429,13 +433,40 @@ class Bench:
                 if self.options.naive and "full" not in self.options.runs:
                     self.naive(rate, changed)
                 self.tiersync("incremental", rate, ["sync"], changed)
+        if "incremental" in self.options.runs:  # nothing changed since an incremental run: the 1 + 1 floor
+            if self.pending_readback:
+                self.tiersync("read back", 0, ["sync"], {})
+            self.tiersync("idle", 0, ["sync"], {})
+
+
+# Where a run's time goes, by the cumulative time of these functions (file suffix, function name) under cProfile.
+# A phase whose function is renamed in worker/ is left out rather than failing the bench.
+PHASES = (
+    ("imports", "<frozen importlib._bootstrap>", "_find_and_load"),
+    ("run_sync (read + plan + apply + state)", "worker/engine.py", "run_sync"),
+    ("  read both sides", "worker/reading.py", "read_sides"),
+    ("    Zendesk organizations (zenpy objects)", "worker/io/zendesk.py", "all_organizations"),
+    ("    Zendesk export", "worker/io/zendesk.py", "changed_organizations"),
+    ("    Salesforce accounts", "worker/io/salesforce.py", "read"),
+    ("    Salesforce changes", "worker/io/salesforce.py", "read_changes"),
+    ("  plan", "worker/engine.py", "_plan_organizations"),
+    ("  write (update_many + polls)", "worker/io/zendesk.py", "write_tags"),
+    ("  next run state", "worker/engine.py", "_next_state"),
+    ("  zenpy JSON -> objects", "zenpy/lib/mapping.py", "object_from_json"),
+)
 
 
 def print_profile(path: Path) -> None:
     import pstats  # only with --profile
 
-    stats = pstats.Stats(str(path))
-    stats.sort_stats("tottime").print_stats(8)
+    stats: dict[Any, Any] = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    total = max((entry[3] for entry in stats.values()), default=0.0)
+    print(f"      profile ({path.name}; cProfile slows the run): {total:.2f}s in all")
+    for label, file_suffix, function in PHASES:
+        cumulative = max((entry[3] for (file, _, name), entry in stats.items()
+                          if name == function and file.endswith(file_suffix)), default=None)
+        if cumulative is not None:
+            print(f"      {cumulative:>7.2f}s  {label}")
 
 
 # ----------------------------------------------------------------------------- output
@@ -449,7 +480,8 @@ def table(rows: list[Row], paced: int | None) -> str:
     for r in rows:
         c, f = r.calls, r.floor
         vs = "" if r.run == "naive" or not r.naive_total else f"{c.total / r.naive_total:.3f}x"
-        cells = [f"{r.accounts:,}", r.run, f"{r.rate:g}%", f"{r.changed:,}", f"{r.written:,}", cell(c.sf, f.sf),
+        change = f"{r.rate:g}%" if r.run in ("full", "incremental", "naive") else "-"
+        cells = [f"{r.accounts:,}", r.run, change, f"{r.changed:,}", f"{r.written:,}", cell(c.sf, f.sf),
                  cell(c.reads, f.reads), cell(c.writes, f.writes), cell(c.polls, f.polls), f"{r.rate_limited:,}",
                  cell(c.total, f.total), vs, f"{r.seconds:.1f}", f"{r.cpu_seconds:.1f}", f"{r.rss_mib:.0f}",
                  f"{r.sandbox_cpu_seconds:.1f}"]
@@ -465,24 +497,29 @@ Legend. Each call cell is "measured / floor (ratio)", counted in the sandbox's r
   job polls: GET {JOB_POLLS}*. 429s: Zendesk answers of 429. vs naive: all calls / the naive run's at that rate.
   initial: the first full sync (creates the field, sets every tier). full: sync --full after R% changed.
   read back: sync right after a run that wrote (its export returns those writes; nothing changed in Salesforce).
-  incremental: sync after R% changed. naive: bench/naive.py (a search per account, a PUT per difference).
+  incremental: sync after R% changed. idle: sync after an incremental sync, nothing changed on either side.
+  naive: bench/naive.py (a search per account, a PUT per difference).
   Floor: full = ceil(in scope/{SF_PAGE}) SF + ceil(orgs/{ZD_PAGE}) + 1 field reads; incremental =
   max(1, ceil(changed/{SF_PAGE})) SF + max(1, ceil(read back/{EXPORT_PAGE})) export + ceil(changed/{BATCH})
   show_many + 1 field read when writing; writes = ceil(W/{BATCH}) update_many (+1 field create); polls =
   ceil(jobs/{MAX_JOBS_IN_FLIGHT}). W = organizations whose value changed.
   wall s: the process's lifetime. CPU s: its user + sys time. peak RSS: its ru_maxrss. sandbox CPU s: this
-  process's CPU meanwhile (the fake servers, on the same 2 cores)."""
+  process's CPU meanwhile (the fake servers, on the same 2 cores).
+  Paced: burst floor s = 0 when ZD calls <= RPM, else ceil(calls/RPM - 1) minutes. The sandbox's windows are
+  clock minutes, so the first one may end early and a run may wait less than its burst floor."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, nargs="+", default=[10_000], metavar="N")
+    parser.add_argument("--accounts", type=int, nargs="+", default=[10_000], metavar="N",
+                        help="accounts to seed, one sandbox per N (default 10000)")
     parser.add_argument("--change-rate", type=float, nargs="+", default=[1.0], metavar="R",
                         help="percent of the matched accounts whose tier changes before each measured run")
-    parser.add_argument("--runs", nargs="+", choices=("full", "incremental"), default=["full", "incremental"])
+    parser.add_argument("--runs", nargs="+", choices=("full", "incremental"), default=["full", "incremental"],
+                        help="which measured runs to make at each change rate (default both)")
     parser.add_argument("--paced", type=int, metavar="RPM", help="Zendesk requests allowed a minute (429 past it)")
     parser.add_argument("--naive", action="store_true", help="also run the naive baseline (bench/naive.py)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=42, help="seed of the demo data and of the changes")
     parser.add_argument("--output", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--profile", metavar="DIR", help="run tiersync under cProfile; .pstats files in DIR")
     parser.add_argument("--verbose", action="store_true", help="print each run's requests by endpoint")
