@@ -19,6 +19,8 @@ and CPU time are that process's own) against the HTTPS sandbox served from this 
      changed state before tiersync's full run (or its incremental run when ``--runs incremental``); the
      Zendesk organizations are then put back as they were, so tiersync meets the same state.
   The sandbox clock moves on ``sandbox.advance(61)`` before every run (the export leaves out the last minute).
+  The fake Zendesk gets an external-id index (``index_external_ids``): its own lookup scans every organization
+  per id, which at 100,000 organizations would put seconds of the fake's CPU into each ``show_many`` call.
   Every run gets ``--force`` (a 100% change would trip ``max_change_fraction``; the rail is not measured here).
 
 Figures per run, from the sandbox's own request log (not from tiersync's report of itself):
@@ -134,6 +136,31 @@ class RequestLog:
 
     def clear(self) -> None:
         self.entries = []
+
+
+def index_external_ids(zd: Any, rng: random.Random) -> None:
+    """Give the fake Zendesk an external-id index (on the instance; worker/sandbox is left as it is).
+
+    The fake's ``find_by_external_id`` scans every organization for each id: one ``show_many`` of 100 external
+    ids at 100,000 organizations is ten million comparisons, seconds of the sandbox's CPU on the machine
+    tiersync runs on. The index answers the same (same matching, in id order) as long as no external id
+    changes, which nothing in this bench does; a sample is checked against the scan.
+    """
+    index: dict[str, list[int]] = {}
+    with zd.lock:
+        for org_id in sorted(zd.organizations):
+            external = zd.organizations[org_id]["external_id"]
+            if external is not None:
+                index.setdefault(str(external).casefold(), []).append(org_id)
+        sample = rng.sample(sorted(index), min(20, len(index)))
+        expected = {key: zd.find_by_external_id(key) for key in sample}
+
+    def find_by_external_id(external_id: str) -> list[dict[str, Any]]:
+        organizations = zd.organizations
+        return [organizations[i] for i in index.get(external_id.strip().casefold(), ()) if i in organizations]
+
+    assert all(find_by_external_id(key) == found for key, found in expected.items()), "external-id index differs"
+    zd.find_by_external_id = find_by_external_id
 
 
 # ----------------------------------------------------------------------------- floor and rows
@@ -414,6 +441,7 @@ class Bench:
         started = time.perf_counter()
         seeded = seed_demo(self.sb, accounts=accounts, seed=self.options.seed)
         self.index_organizations()
+        index_external_ids(self.zd, random.Random(self.options.seed))
         print(f"\nN = {accounts:,}: seeded {len(self.in_scope()):,} accounts in scope, "
               f"{seeded.organizations:,} organizations, {len(self.matched()):,} matched, "
               f"in {time.perf_counter() - started:.1f}s", flush=True)
