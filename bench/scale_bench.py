@@ -211,6 +211,7 @@ class Row:
     cpu_seconds: float
     rss_mib: float
     sandbox_cpu_seconds: float
+    state_kib: float = 0.0  # the run state tiersync keeps between runs (its state directory), after this run
     jobs: int = 0
     burst_floor_seconds: float | None = None
     naive_total: int | None = None
@@ -253,6 +254,7 @@ class Bench:
                  tiers: TierFile) -> None:
         self.sb, self.launcher, self.options, self.tiers = sandbox, launcher, options, tiers
         self.sf, self.zd = sandbox.salesforce, sandbox.zendesk
+        self.state_dir = Path(state_dir)
         self.env = {**os.environ, **sandbox.env(), "TIERSYNC_STATE_DIR": state_dir, "TIERSYNC_CONFIG": str(CONFIG),
                     "TIERSYNC_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
         self.env.pop("REDIS_URL", None)  # run state in the state directory, as the CLI alone keeps it
@@ -374,10 +376,12 @@ class Bench:
             floor = full_floor(len(self.in_scope()), len(self.zd.organizations), m.written, field_created)
         else:
             floor = incremental_floor(len(changed), zd_changed, m.written)
+        row_state = sum(f.stat().st_size for f in self.state_dir.glob("state-*.json")) / 1024
         notes = list(summary.get("notes") or [])
         if summary.get("timings"):  # per-phase timings, should tiersync's --json report them
             notes.append("timings: " + json.dumps(summary["timings"]))
         row = self.row(run, rate, changed, m, floor, notes=notes)
+        row.state_kib = row_state
         row.naive_total = self.naive_totals.get(rate)
         self.pending_readback = m.written
         self.verify(changed, label)
@@ -501,7 +505,7 @@ def print_profile(path: Path) -> None:
 def table(rows: list[Row], paced: int | None) -> str:
     head = ["N", "run", "change", "accounts changed", "orgs written", "SF calls / floor", "ZD reads / floor",
             "ZD writes / floor", "job polls / floor", "429s", "all calls / floor", "vs naive", "wall s", "CPU s",
-            "peak RSS MiB", "sandbox CPU s"]
+            "peak RSS MiB", "sandbox CPU s", "state KiB"]
     if paced:
         head += [f"burst floor s ({paced}/min)", "429s after 1st min"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|"]
@@ -512,7 +516,7 @@ def table(rows: list[Row], paced: int | None) -> str:
         cells = [f"{r.accounts:,}", r.run, change, f"{r.changed:,}", f"{r.written:,}", cell(c.sf, f.sf),
                  cell(c.reads, f.reads), cell(c.writes, f.writes), cell(c.polls, f.polls), f"{r.rate_limited:,}",
                  cell(c.total, f.total), vs, f"{r.seconds:.1f}", f"{r.cpu_seconds:.1f}", f"{r.rss_mib:.0f}",
-                 f"{r.sandbox_cpu_seconds:.1f}"]
+                 f"{r.sandbox_cpu_seconds:.1f}", f"{r.state_kib:,.0f}" if r.run != "naive" else ""]
         if paced:
             cells += [f"{r.burst_floor_seconds or 0:.0f}", f"{r.rate_limited_late:,}"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -532,7 +536,8 @@ Legend. Each call cell is "measured / floor (ratio)", counted in the sandbox's r
   show_many + 1 field read when writing; writes = ceil(W/{BATCH}) update_many (+1 field create); polls =
   ceil(jobs/{MAX_JOBS_IN_FLIGHT}). W = organizations whose value changed.
   wall s: the process's lifetime. CPU s: its user + sys time. peak RSS: its ru_maxrss. sandbox CPU s: this
-  process's CPU meanwhile (the fake servers, on the same 2 cores).
+  process's CPU meanwhile (the fake servers, on the same 2 cores). state KiB: tiersync's run state file
+  (state-*.json in TIERSYNC_STATE_DIR) after the run: what every later run loads.
   Paced: burst floor s = 0 when ZD calls <= RPM, else ceil(calls/RPM - 1) minutes. The sandbox's windows are
   clock minutes, so the first one may end early and a run may wait less than its burst floor."""
 
