@@ -14,10 +14,10 @@ and CPU time are that process's own) against the HTTPS sandbox served from this 
          When the run before it wrote, an incremental ``sync`` first reads those writes back through the
          export (row "read back"; nothing changed in Salesforce), so the measured incremental run sees R%
          of changes and nothing else.
-  4. with ``incremental`` in ``--runs``: a last ``sync`` after an incremental one, nothing changed (row "idle").
      With ``--naive``, ``bench/naive.py`` (one search per account, one PUT per difference) runs on the same
      changed state before tiersync's full run (or its incremental run when ``--runs incremental``); the
      Zendesk organizations are then put back as they were, so tiersync meets the same state.
+  4. with ``incremental`` in ``--runs``: a last ``sync`` after an incremental one, nothing changed (row "idle").
   The sandbox clock moves on ``sandbox.advance(61)`` before every run (the export leaves out the last minute).
   The fake Zendesk gets an external-id index (``index_external_ids``): its own lookup scans every organization
   per id, which at 100,000 organizations would put seconds of the fake's CPU into each ``show_many`` call.
@@ -27,7 +27,8 @@ Figures per run, from the sandbox's own request log (not from tiersync's report 
   SF calls: every Salesforce request. ZD reads: Zendesk GETs but job polls. ZD writes: PUT/POST/DELETE/PATCH.
   Job polls: GET /api/v2/job_statuses*. 429s: Zendesk answers of 429 (the account limit, the export limit).
   Wall time, CPU time (user + sys of the tiersync process, os.wait4), peak RSS (ru_maxrss of that process),
-  sandbox CPU (this process's CPU while the run lasted: the fake servers' share of the machine).
+  sandbox CPU (this process's CPU while the run lasted: the fake servers' share of the machine), and the size
+  of tiersync's run state file after the run (what every later run loads).
 
 Floor (the calls a perfect client needs; P = MAX_JOBS_IN_FLIGHT of worker/io/zendesk.py, jobs in flight at once):
   W          = organizations whose dropdown value the run changed (sandbox snapshot before and after the run)
@@ -52,7 +53,8 @@ ceil(calls / RPM - 1) minutes. The naive baseline runs with the limit lifted (it
 
 Usage:
   python bench/scale_bench.py [--accounts N ...] [--change-rate R ...] [--runs full incremental]
-                              [--paced RPM] [--naive] [--seed S] [--output FILE.json] [--profile DIR]
+                              [--paced RPM] [--naive] [--seed S] [--output FILE.json] [--profile DIR] [--verbose]
+  make bench ARGS="..."    (the same; make bench-scenario runs bench/sync_bench.py)
 """
 
 from __future__ import annotations
