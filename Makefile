@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run demo dev test lint bench clean
+.PHONY: install run demo dev test lint bench bench-scenario clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,12 @@ lint: install
 	$(BIN)/ruff check worker tests bench
 	$(BIN)/mypy
 
+# make bench ARGS="--accounts 10000 100000 --change-rate 0 1 10 --naive" (options: bench/scale_bench.py --help)
 bench: install
-	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/scale_bench.py $(ARGS)
+
+bench-scenario: install
+	$(BIN)/python bench/sync_bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .tiersync
