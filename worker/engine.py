@@ -117,7 +117,9 @@ def _next_state(config: TierFile, request: SyncRequest, state: RunState, read: S
         return replace(state, routing_objects=routing_objects, routing_fingerprint=routed)
     assert record.plan is not None
     failed = {account_id for account_id, _, _ in record.failed_writes()}
-    written = next_written(state.written, read.review.read_back if read.review else (), record.applied_writes(),
+    # A full read saw every organization's value as it was: earlier writes need no recognising any more.
+    earlier = [w for w in state.written if w[2] >= int(read.started.timestamp())] if read.full else state.written
+    written = next_written(earlier, read.review.read_back if read.review else (), record.applied_writes(),
                            int(now.timestamp()))
     pending = tuple(sorted(record.failed_clears()))
     if request.mode == "ids" or request.tier is not None:  # only some ids were re-tried; keep the others' debt

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tests.unit.helpers import account, account_id, make_config, org
 from worker.core.changes import (
     WRITTEN_TTL_SECONDS,
@@ -14,7 +19,14 @@ from worker.core.edits import EditAction, RemovalAction
 from worker.core.fieldplan import unread_field
 from worker.core.model import ChangedOrganization, OrganizationExport, RemovedAccount
 from worker.core.plan import Outcome, RejectReason, build_plan
-from worker.core.runstate import RunState, parse_stamp, second_is_over, seen_at_watermark
+from worker.core.runstate import (
+    RunState,
+    format_stamp,
+    next_watermark,
+    parse_stamp,
+    second_is_over,
+    seen_at_watermark,
+)
 
 
 def changed(n: int, tag: str | None, updated_at: int, created_at: int | None = 0) -> ChangedOrganization:
@@ -113,3 +125,24 @@ def test_incremental_state_survives_a_round_trip_and_bad_values_are_set_aside() 
                 '{"written": [[1, 2, 3]]}', '{"pending_removals": [["nope", "deleted"]]}',
                 '{"pending_removals": [["' + account_id(2) + '", "gone"]]}', '{"salesforce_seen": [["x"]]}'):
         assert RunState.from_json(bad).discarded, bad
+
+
+@given(st.lists(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)), min_size=1),
+       st.booleans())
+def test_the_watermark_of_canonical_stamps_is_their_latest_time(moments: list[datetime], with_iso: bool) -> None:
+    stamps = [format_stamp(m.replace(tzinfo=UTC)) for m in moments]
+    if with_iso:  # another spelling forces the parsing path; the answer is the same
+        stamps.append(moments[0].replace(tzinfo=UTC).isoformat().replace("+00:00", "Z"))
+    expected = format_stamp(max(m.replace(tzinfo=UTC, microsecond=m.microsecond // 1000 * 1000) for m in moments))
+    assert next_watermark(stamps, None) == expected
+
+
+def test_writes_before_a_full_read_are_forgotten_by_it() -> None:
+    from tests.unit.test_engine_incremental import World
+
+    world = World(accounts=10)
+    assert world.store.state.written  # the full run's writes await reading back
+    world.later(3600)
+    before = len(world.store.state.written)
+    assert world.run("full").exit_code == 0  # it saw every value: nothing of the earlier writes is needed
+    assert before and world.store.state.written == ()

@@ -168,7 +168,10 @@ def next_watermark(stamps: Iterable[str | None], previous: str | None) -> str | 
 
     Stamps that do not parse are ignored; the watermark never moves backwards.
     """
-    moments = [m for m in (parse_stamp(s) for s in (*stamps, previous) if s) if m is not None]
+    texts = [s for s in (*stamps, previous) if s]
+    if texts and all(_STAMP.fullmatch(s) for s in texts):  # one fixed-width UTC form: the text order is the time order
+        return max(texts)
+    moments = [m for m in (parse_stamp(s) for s in texts) if m is not None]
     return format_stamp(max(moments)) if moments else None
 
 
@@ -179,13 +182,20 @@ def seen_at_watermark(rows: Iterable[tuple[str, str | None]], watermark: str | N
     ``previous`` are the pairs kept by the run before, when the watermark did not move.
     """
     moment = parse_stamp(watermark) if watermark else None
-    if moment is None:
+    if moment is None or watermark is None:
         return ()
     second = moment.replace(microsecond=0)
+    prefix = watermark[:19] if _STAMP.fullmatch(watermark) else None  # "2026-01-01T00:00:05": the second
     kept = set(previous)
     for account_id, stamp in rows:
-        parsed = parse_stamp(stamp) if stamp else None
-        if stamp and parsed is not None and parsed.replace(microsecond=0) == second:
+        if not stamp:
+            continue
+        if prefix is not None and _STAMP.fullmatch(stamp):
+            if stamp.startswith(prefix):
+                kept.add((account_id, stamp))
+            continue
+        parsed = parse_stamp(stamp)
+        if parsed is not None and parsed.replace(microsecond=0) == second:
             kept.add((account_id, stamp))
     return tuple(sorted(kept))
 
