@@ -159,34 +159,38 @@ PADDED_EXTERNAL_ID = "external_id has surrounding whitespace, so incremental run
 
 
 def _plan_one(account: Account, decision: TierDecision, organizations: Sequence[Organization],
-              config: TierFile, ranks: dict[str, int], padded: Sequence[Organization] = ()) -> AccountPlan:
-    base = AccountPlan(account.id, account.name, Outcome.NO_ORGANIZATION, decision)
-    if not organizations and padded:
-        ids = ", ".join(str(o.id) for o in padded)
-        return replace(base, detail=f"organization {ids}: {PADDED_EXTERNAL_ID}")
+              tags: dict[str, str], ranks: dict[str, int], padded: Sequence[Organization] = ()) -> AccountPlan:
+    # Built with the constructor, never dataclasses.replace: a full run plans one per account (bench/).
     if not organizations:
-        return replace(base, detail="no organization has this external_id")
+        detail = (f"organization {', '.join(str(o.id) for o in padded)}: {PADDED_EXTERNAL_ID}" if padded
+                  else "no organization has this external_id")
+        return AccountPlan(account.id, account.name, Outcome.NO_ORGANIZATION, decision, detail=detail)
     if len(organizations) > 1:
         ids = ", ".join(str(o.id) for o in organizations)
-        return replace(base, outcome=Outcome.REJECTED, reason=RejectReason.DUPLICATE_ORGANIZATIONS,
-                       detail=f"organizations {ids} all claim this account; merge them or clear one external_id")
+        return AccountPlan(account.id, account.name, Outcome.REJECTED, decision,
+                           reason=RejectReason.DUPLICATE_ORGANIZATIONS,
+                           detail=f"organizations {ids} all claim this account; merge them or clear one external_id")
     organization = organizations[0]
     current = organization.tier_tag
-    base = replace(base, organization_id=organization.id, current_tag=current,
-                   organization_changed_at=organization.updated_at)
+
+    def outcome(kind: Outcome, target: str | None = None, reason: RejectReason | None = None,
+                detail: str = "") -> AccountPlan:
+        return AccountPlan(account.id, account.name, kind, decision, organization.id, current, target, reason,
+                           detail, organization.updated_at)
+
     if decision.tier is None:
-        reason = _UNDECIDED.get(decision.source, RejectReason.UNKNOWN_VALUE)
-        return replace(base, outcome=Outcome.REJECTED, reason=reason, detail=decision.explanation)
-    target = config.tier(decision.tier).tag
+        return outcome(Outcome.REJECTED, reason=_UNDECIDED.get(decision.source, RejectReason.UNKNOWN_VALUE),
+                       detail=decision.explanation)
+    target = tags[decision.tier]
     if not target:  # never write an empty value (tags are validated non-empty; belt and braces)
-        return replace(base, outcome=Outcome.REJECTED, reason=RejectReason.INVALID_DATA, detail="empty tag")
+        return outcome(Outcome.REJECTED, reason=RejectReason.INVALID_DATA, detail="empty tag")
     if current == target:
-        return replace(base, outcome=Outcome.UNCHANGED, target_tag=target)
+        return outcome(Outcome.UNCHANGED, target)
     if decision.is_fallback and current is not None and ranks.get(current, -1) <= ranks[target]:
-        return replace(base, outcome=Outcome.REJECTED, reason=RejectReason.WOULD_DOWNGRADE, target_tag=target,
-                       detail=f"{decision.explanation}, but the organization has {current!r}; "
-                              "an unknown value never downgrades")
-    return replace(base, outcome=Outcome.SET_TIER, target_tag=target)
+        return outcome(Outcome.REJECTED, target, RejectReason.WOULD_DOWNGRADE,
+                       f"{decision.explanation}, but the organization has {current!r}; an unknown value never "
+                       "downgrades")
+    return outcome(Outcome.SET_TIER, target)
 
 
 _UNDECIDED = {
@@ -225,9 +229,10 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
     policy = TierPolicy(config)
     index = OrganizationIndex.build(organizations)
     ranks = _rank(config)
+    tags = {tier.name: tier.tag for tier in config.tiers}
     unique = {account.id: account for account in accounts}
     items = tuple(
-        _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), config, ranks,
+        _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), tags, ranks,
                   index.padded.get(account.id, ()) if full else ())
         for account in sorted(unique.values(), key=lambda a: a.id)
     )
