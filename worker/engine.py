@@ -130,9 +130,15 @@ def _next_state(config: TierFile, request: SyncRequest, state: RunState, read: S
     # Full and incremental runs request every previously failed id (incremental via read_ids), so
     # afterwards the debt is exactly this run's failures: ids that left the scope are dropped.
     same_config = state.config_fingerprint == config.fingerprint
-    rows = [(a.id, a.modstamp) for a in read.accounts] + [(r.id, r.modstamp) for r in read.removed]
+    stamps = read.stamps
+    if not read.full:  # an incremental read's accounts are a list; a full read noted its stream as it came
+        for account in read.accounts:
+            stamps.add(account.id, account.modstamp)
+    for removed in read.removed:
+        stamps.add(removed.id, removed.modstamp)
+    rows = stamps.rows
     previous = state.watermark if same_config and not read.full else None
-    watermark = next_watermark((stamp for _, stamp in rows), previous)
+    watermark = next_watermark([stamps.latest], previous)
     seen = seen_at_watermark(rows, watermark, state.salesforce_seen if watermark == previous else ())
     final = not read.full and second_is_over(watermark, read.salesforce_known_before)
     population = record.plan.population if record.plan.full else state.population

@@ -9,7 +9,7 @@ accounts' organizations. With nothing changed on either side that is one call to
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -21,7 +21,7 @@ from worker.core.matching import OrganizationIndex
 from worker.core.model import Account, Organization, RemovedAccount
 from worker.core.ports import AccountSource, OrganizationTarget, ProgressSink
 from worker.core.record import RunRecord
-from worker.core.runstate import RunState
+from worker.core.runstate import RunState, StampTracker
 
 Mode = Literal["full", "incremental", "ids"]
 
@@ -31,7 +31,8 @@ class SideRead:
     """What one run read, and what the next run needs to know about it.
 
     Attributes:
-        accounts: accounts in scope to plan.
+        accounts: accounts in scope to plan: a list, or on a full read a stream that is read once, while
+            planning (``stamps`` then holds what the run state needs of it).
         organizations: every organization (full) or those the accounts and removals name.
         full: whether this was a full read (orphans, option holders, the change rail's population).
         removed: accounts that left the scope (deleted or no longer matching ``where``) since the last run.
@@ -44,7 +45,7 @@ class SideRead:
 
     """
 
-    accounts: list[Account]
+    accounts: Iterable[Account]
     organizations: list[Organization]
     full: bool
     started: datetime
@@ -53,11 +54,12 @@ class SideRead:
     review: ExportReview | None = None
     zendesk_started: int | None = None
     salesforce_known_before: float | None = None
+    stamps: StampTracker = field(default_factory=StampTracker)
 
     @property
     def nothing_changed(self) -> bool:
         """True when an incremental read found nothing to plan on either side."""
-        return not self.full and not self.accounts and not self.removed
+        return not self.full and isinstance(self.accounts, list) and not self.accounts and not self.removed
 
 
 def read_sides(config: TierFile, salesforce: AccountSource, zendesk: OrganizationTarget, mode: Mode,
@@ -73,13 +75,16 @@ def read_sides(config: TierFile, salesforce: AccountSource, zendesk: Organizatio
         if read is not None:
             return read
         mode = "full"
-    if mode == "full":
-        accounts = list(salesforce.read(progress=lambda n: progress("salesforce accounts", n),
-                                        total=lambda n: progress("salesforce accounts", 0, n)))
+    if mode == "full":  # the organizations first: the accounts are then planned as they stream in
         if config.zendesk.full_read == "export":
-            return _full_by_export(zendesk, accounts, started, progress)
-        organizations = list(zendesk.all_organizations(lambda n: progress("zendesk organizations", n)))
-        return SideRead(accounts, organizations, True, started, zendesk_started=zendesk.read_started())
+            read = _full_by_export(zendesk, started, progress)
+        else:
+            organizations = list(zendesk.all_organizations(lambda n: progress("zendesk organizations", n)))
+            read = SideRead([], organizations, True, started, zendesk_started=zendesk.read_started())
+        read.accounts = _tracked(salesforce.read(progress=lambda n: progress("salesforce accounts", n),
+                                                 total=lambda n: progress("salesforce accounts", 0, n)),
+                                 read.stamps)
+        return read
     accounts = list(salesforce.read_ids(account_ids))
     missing = sorted(set(account_ids) - {a.id for a in accounts})
     if missing:
@@ -87,8 +92,14 @@ def read_sides(config: TierFile, salesforce: AccountSource, zendesk: Organizatio
     return SideRead(accounts, zendesk.organizations_for([a.id for a in accounts]), False, started)
 
 
-def _full_by_export(zendesk: OrganizationTarget, accounts: list[Account], started: datetime,
-                    progress: ProgressSink) -> SideRead:
+def _tracked(accounts: Iterable[Account], stamps: StampTracker) -> Iterator[Account]:
+    """The accounts, unchanged, with their stamps noted on the way (for the next watermark)."""
+    for account in accounts:
+        stamps.add(account.id, account.modstamp)
+        yield account
+
+
+def _full_by_export(zendesk: OrganizationTarget, started: datetime, progress: ProgressSink) -> SideRead:
     """Every organization through the incremental export from the beginning (``zendesk.full_read: export``).
 
     The export leaves out the last minute: an organization changed in it is read by the next incremental
@@ -100,7 +111,7 @@ def _full_by_export(zendesk: OrganizationTarget, accounts: list[Account], starte
                                hint="set zendesk.full_read: list in the tier file, or try again")
     organizations = [item.organization for item in export.organizations]
     review = review_export(export, None, (), {})
-    return SideRead(accounts, organizations, True, started, review=review)
+    return SideRead([], organizations, True, started, review=review)
 
 
 def _incremental(salesforce: AccountSource, zendesk: OrganizationTarget, state: RunState, record: RunRecord,

@@ -146,3 +146,18 @@ def test_writes_before_a_full_read_are_forgotten_by_it() -> None:
     before = len(world.store.state.written)
     assert world.run("full").exit_code == 0  # it saw every value: nothing of the earlier writes is needed
     assert before and world.store.state.written == ()
+
+
+def test_the_stamp_tracker_keeps_the_latest_stamp_and_only_the_rows_in_its_second() -> None:
+    from worker.core.runstate import StampTracker
+
+    tracker = StampTracker()
+    for account_id, stamp in [("A", "2026-01-01T00:00:05.100+0000"), ("B", "2026-01-01T00:00:04.999+0000"),
+                              ("C", None), ("D", "2026-01-01T00:00:05.000Z"), ("E", "not a time"),
+                              ("F", "2026-01-01T00:00:05.900+0000")]:
+        tracker.add(account_id, stamp)
+    assert tracker.latest == "2026-01-01T00:00:05.900+0000"
+    assert tracker.rows == [("A", "2026-01-01T00:00:05.100+0000"), ("D", "2026-01-01T00:00:05.000Z"),
+                            ("F", "2026-01-01T00:00:05.900+0000")]
+    tracker.add("G", "2026-01-01T00:00:06.000+0000")
+    assert tracker.rows == [("G", "2026-01-01T00:00:06.000+0000")]

@@ -218,7 +218,7 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
 
     Args:
         config: the validated tier file.
-        accounts: accounts in scope (de-duplicated by id, last one wins).
+        accounts: accounts in scope, possibly a stream read once (de-duplicated by id, last one wins).
         organizations: every organization (full run) or those that may match (incremental).
         field: the field plan; when the field is to be created, no organization has a value yet.
         full: whether ``organizations`` is every organization (enables orphan reporting).
@@ -230,12 +230,11 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
     index = OrganizationIndex.build(organizations)
     ranks = _rank(config)
     tags = {tier.name: tier.tag for tier in config.tiers}
-    unique = {account.id: account for account in accounts}
-    items = tuple(
-        _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), tags, ranks,
-                  index.padded.get(account.id, ()) if full else ())
-        for account in sorted(unique.values(), key=lambda a: a.id)
-    )
+    planned: dict[str, AccountPlan] = {}
+    for account in accounts:  # planned as it arrives (a stream, on a full read): only its plan is kept
+        planned[account.id] = _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), tags,
+                                        ranks, index.padded.get(account.id, ()) if full else ())
+    items = tuple(planned[account_id] for account_id in sorted(planned))
     duplicates = tuple(
         DuplicateExternalId(key, tuple(o.id for o in orgs), tuple(o.external_id or "" for o in orgs))
         for key, orgs in sorted(index.duplicates().items())
@@ -243,7 +242,7 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
     matched = sum(1 for item in items if item.organization_id is not None)
     return Plan(
         full=full, field=field, accounts=items,
-        orphans=_orphans(index, set(unique)) if full else (),
+        orphans=_orphans(index, set(planned)) if full else (),
         duplicates=duplicates,
         organizations_without_external_id=index.without_external_id if full else 0,
         population=matched if full else max(population, matched),

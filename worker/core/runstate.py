@@ -175,6 +175,36 @@ def next_watermark(stamps: Iterable[str | None], previous: str | None) -> str | 
     return format_stamp(max(moments)) if moments else None
 
 
+class StampTracker:
+    """The latest SystemModstamp of a stream of accounts, and the rows in its second, without keeping the stream.
+
+    A full read plans accounts as they arrive; the next watermark and the rows it will read again are
+    all the run state needs of them.
+    """
+
+    def __init__(self) -> None:
+        self.latest: str | None = None  # canonical form
+        self.rows: list[tuple[str, str | None]] = []  # (id, stamp as read) in the latest stamp's second
+
+    def add(self, account_id: str, stamp: str | None) -> None:
+        """Note one account's stamp."""
+        if not stamp:
+            return
+        if _STAMP.fullmatch(stamp):
+            canonical = stamp
+        else:
+            moment = parse_stamp(stamp)
+            if moment is None:
+                return
+            canonical = format_stamp(moment)
+        if self.latest is None or canonical > self.latest:
+            if self.latest is None or canonical[:19] != self.latest[:19]:
+                self.rows = []
+            self.latest = canonical
+        if canonical[:19] == self.latest[:19]:
+            self.rows.append((account_id, stamp))
+
+
 def seen_at_watermark(rows: Iterable[tuple[str, str | None]], watermark: str | None,
                       previous: Iterable[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:
     """``(id, stamp)`` of the rows in ``watermark``'s second: the next read (``>=`` that second) returns them again.
