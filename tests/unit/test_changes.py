@@ -152,10 +152,10 @@ def test_the_stamp_tracker_keeps_the_latest_stamp_and_only_the_rows_in_its_secon
     from worker.core.runstate import StampTracker
 
     tracker = StampTracker()
-    for account_id, stamp in [("A", "2026-01-01T00:00:05.100+0000"), ("B", "2026-01-01T00:00:04.999+0000"),
+    for row_id, stamp in [("A", "2026-01-01T00:00:05.100+0000"), ("B", "2026-01-01T00:00:04.999+0000"),
                               ("C", None), ("D", "2026-01-01T00:00:05.000Z"), ("E", "not a time"),
                               ("F", "2026-01-01T00:00:05.900+0000")]:
-        tracker.add(account_id, stamp)
+        tracker.add(row_id, stamp)
     assert tracker.latest == "2026-01-01T00:00:05.900+0000"
     assert tracker.rows == [("A", "2026-01-01T00:00:05.100+0000"), ("D", "2026-01-01T00:00:05.000Z"),
                             ("F", "2026-01-01T00:00:05.900+0000")]
