@@ -108,3 +108,17 @@ def test_tier_field_is_found_in_any_letter_case() -> None:
     config = make_config(salesforce={"tier_field": "support_tier__C", "fields": []})
     decision = TierPolicy(config).resolve(account(1, "Professional"))  # the record has Support_Tier__c
     assert (decision.tier, decision.source) == ("professional", DecisionSource.VALUE)
+
+
+def test_accounts_with_one_value_share_one_decision_and_rules_decide_each_account() -> None:
+    from tests.unit.helpers import account, make_config
+    from worker.core.policy import TierPolicy
+
+    policy = TierPolicy(make_config())
+    first, second, other = (policy.resolve(account(n, value)) for n, value in ((1, "Enterprise"), (2, "Enterprise"),
+                                                                               (3, "Tier 1")))
+    assert first is second and first.tier == other.tier == "enterprise" and first is not other
+    assert policy.resolve(account(4, True)) is not policy.resolve(account(5, 1))  # True and 1 are not one value
+    ruled = TierPolicy(make_config(rules=[{"tier": "starter", "when": {"field": "ACV__c", "lt": 10}}]))
+    small, large = ruled.resolve(account(6, "Enterprise", ACV__c=5)), ruled.resolve(account(7, "Enterprise", ACV__c=50))
+    assert (small.tier, large.tier) == ("starter", "enterprise")

@@ -43,6 +43,9 @@ class TierDecision:
         return self.source is DecisionSource.FALLBACK
 
 
+_SHARED_DECISIONS = 10_000  # distinct tier-field values remembered; a free-text field stops sharing past it
+
+
 class TierPolicy:
     """Resolves accounts to tiers according to one validated tier file."""
 
@@ -51,9 +54,27 @@ class TierPolicy:
         self._value_map = {
             value.strip().casefold(): tier.name for tier in config.tiers for value in tier.salesforce_values
         }
+        # Without rules a decision depends on the tier field's value alone: accounts sharing a value share
+        # one decision object (a full read decides 100,000 accounts from a handful of values).
+        self._by_value: dict[tuple[str, Any], TierDecision] = {}
 
     def resolve(self, account: Account) -> TierDecision:
         """Decide the tier of ``account`` and explain the decision."""
+        if self._config.rules or self._config.salesforce.tier_field is None:
+            return self._resolve(account)
+        raw = account.value(self._config.salesforce.tier_field)
+        try:
+            key = (type(raw).__name__, raw)
+            shared = self._by_value.get(key)
+        except TypeError:  # an unhashable value (a compound field): decided on its own
+            return self._resolve(account)
+        if shared is None:
+            shared = self._resolve(account)
+            if len(self._by_value) < _SHARED_DECISIONS:
+                self._by_value[key] = shared
+        return shared
+
+    def _resolve(self, account: Account) -> TierDecision:
         for rule in self._config.rules:
             try:
                 matched, why = rule.condition.evaluate(account.fields)
