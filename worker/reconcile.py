@@ -23,7 +23,7 @@ from worker.core.errors import ExitCode, TiersyncError
 from worker.core.record import RunRecord
 from worker.core.report import Category, Report, build_report, report_summary
 from worker.engine import ALL_SECTIONS, SYNC_SECTIONS, Services, SyncRequest, run_sync
-from worker.io.reports import ReportStore, prune_report_files, write_atomically
+from worker.io.reports import ReportStore, write_report_files
 from worker.render.report import render_csv, render_json, render_markdown, report_document
 from worker.render.report_html import render_html
 from worker.render.slack import drift_message, recovery_message
@@ -150,13 +150,8 @@ def _after_fix(report: Report, record: RunRecord) -> Report:
 def write_reports(document: dict[str, Any], directory: Path, formats: Sequence[str], report_id: str,
                   keep: int) -> list[Path]:
     """Write the report in each format as ``reconcile-<id>.<ext>``; keep the newest ``keep`` reports."""
-    files = []
-    for name in formats:
-        path = directory / f"reconcile-{report_id}.{EXTENSIONS[name]}"
-        write_atomically(path, FORMATS[name](document))
-        files.append(path)
-    prune_report_files(directory, keep)
-    return files
+    rendered = {EXTENSIONS[name]: FORMATS[name](document) for name in formats}
+    return write_report_files(directory, f"reconcile-{report_id}", rendered, keep, "reconcile")
 
 
 def _alert(store: ReportStore, report: Report, result: ReconcileResult, request: ReconcileRequest,

@@ -20,7 +20,7 @@ from worker.core.alerts import AlertState, Decision, decide
 from worker.core.config import TierFile
 from worker.core.ports import ProgressSink, no_progress
 from worker.core.service import below_minimum, in_window, service_document, ticket_tier
-from worker.io.reports import ReportStore, prune_report_files, write_atomically
+from worker.io.reports import ReportStore, write_report_files
 from worker.render.service_html import render_service_html
 from worker.render.service_report import render_service_csv, render_service_json, render_service_markdown
 from worker.render.slack import service_message
@@ -100,12 +100,9 @@ def run_service_report(config: TierFile, tickets: TicketSource, organizations: O
                                 notes=_notes(read, scoped))
     result = ServiceResult(document)
     if request.output is not None and request.formats:
-        stamp = now.strftime("%Y%m%dT%H%M%SZ")
-        for name in request.formats:
-            path = request.output / f"service-{stamp}-{request.days}d.{EXTENSIONS[name]}"
-            write_atomically(path, FORMATS[name](document))
-            result.files.append(path)
-        prune_report_files(request.output, request.keep, prefix="service")
+        rendered = {EXTENSIONS[name]: FORMATS[name](document) for name in request.formats}
+        stem = f"service-{now.strftime('%Y%m%dT%H%M%SZ')}-{request.days}d"
+        result.files = write_report_files(request.output, stem, rendered, request.keep, "service")
     if store is not None and notifier is not None:
         result.alert = _alert(document, store, notifier, now, request, result.files)
     return result

@@ -50,18 +50,14 @@ def build_services(settings: Settings, config: TierFile, *,
                     counter=counter)
 
 
-def build_report_store(settings: Settings) -> ReportStore:
-    """Where reconciliation summaries and the alert state are kept (Redis, or files in the state directory)."""
-    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    return open_report_store(redis_url, settings.tiersync_state_dir, namespace_for(settings.zendesk_netloc()),
-                             settings.tiersync_reports_kept)
+def build_report_store(settings: Settings, kind: str = "") -> ReportStore:
+    """Where report summaries and the alert state are kept (Redis, or files in the state directory).
 
-
-def build_services_report_store(settings: Settings) -> ReportStore:
-    """Where the service report's alert state is kept (beside the reconciliation's, under its own key)."""
+    ``kind`` keeps another report's alert state apart (``service``); the reconciliation's has none.
+    """
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    return open_report_store(redis_url, settings.tiersync_state_dir,
-                             namespace_for(settings.zendesk_netloc()) + ".service", settings.tiersync_reports_kept)
+    namespace = namespace_for(settings.zendesk_netloc()) + (f".{kind}" if kind else "")
+    return open_report_store(redis_url, settings.tiersync_state_dir, namespace, settings.tiersync_reports_kept)
 
 
 def build_service_readers(settings: Settings, config: TierFile, *, sleep: Callable[[float], None] = time.sleep,

@@ -24,7 +24,7 @@ from worker.metrics import observe
 from worker.reconcile import FORMATS, ReconcileRequest, run_reconcile
 from worker.service_report import FORMATS as SERVICE_FORMATS
 from worker.service_report import ServiceRequest, run_service_report
-from worker.services import build_report_store, build_service_readers, build_services, build_services_report_store
+from worker.services import build_report_store, build_service_readers, build_services
 from worker.settings import load_settings
 
 log = logging.getLogger("worker.tasks")
@@ -127,7 +127,7 @@ def service_report(self: Task, trigger: str = "beat") -> int:
                              report_url=settings.tiersync_report_url)
     try:
         result = run_service_report(tier_file, tickets, organizations, now(), request,
-                                    store=build_services_report_store(settings),
+                                    store=build_report_store(settings, "service"),
                                     notifier=notifier_from_settings(settings))
     except TiersyncError as error:
         log.warning("service report (%s): %s", trigger, error.message)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,7 +30,7 @@ from rich.progress import (
 from rich.text import Text
 
 from worker.core.config import TierFile, load_tier_file
-from worker.core.errors import TiersyncError
+from worker.core.errors import ConfigError, TiersyncError
 from worker.core.ports import ProgressSink
 from worker.core.record import RunRecord
 from worker.core.redaction import redact
@@ -47,6 +49,32 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readab
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Plan and show; write nothing.")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Apply even if max_change_fraction would refuse.")]
 LimitOption = Annotated[int, typer.Option("--limit", min=0, help="Rows of each plan table to show (0 = all).")]
+
+
+class Format(StrEnum):
+    """Report formats (reconcile, report service)."""
+
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+    MARKDOWN = "markdown"
+
+
+FormatsOption = Annotated[list[Format] | None, typer.Option(
+    "--format", help="Report format; repeat for several. With --output every format by default; without it, "
+                     "one format is printed to stdout.")]
+OutputOption = Annotated[Path | None, typer.Option("--output", help="Directory for the report files.")]
+NoAlertOption = Annotated[bool, typer.Option("--no-alert", help="Do not send the Slack alert.")]
+
+
+def report_formats(formats: list[Format] | None, output: Path | None) -> tuple[list[str], bool]:
+    """The chosen format names, and whether stdout is one JSON document; several formats need ``--output``."""
+    chosen = [f.value for f in formats or []]
+    as_json = chosen == ["json"] and output is None
+    if output is None and len(chosen) > 1:
+        fail(ConfigError("several --format values need --output DIR (stdout takes one report)",
+                         hint="add --output DIR, or give one --format"), as_json=as_json)
+    return chosen, as_json
 
 
 def print_error(message: str, hint: str = "") -> None:

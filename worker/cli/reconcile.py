@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from worker.cli.common import ForceOption, LimitOption, app, err, fail, out, prepare, print_error
-from worker.core.errors import ConfigError, TiersyncError
+from worker.cli.common import (
+    ForceOption,
+    FormatsOption,
+    LimitOption,
+    NoAlertOption,
+    OutputOption,
+    app,
+    err,
+    fail,
+    out,
+    prepare,
+    print_error,
+    report_formats,
+)
+from worker.core.errors import TiersyncError
 from worker.io.slack import notifier_from_settings
 from worker.reconcile import FORMATS, ReconcileRequest, run_reconcile
 from worker.render.report_terminal import render_report
@@ -18,34 +29,19 @@ from worker.render.text import literal
 from worker.services import build_report_store, build_services
 
 
-class Format(StrEnum):
-    """Report formats."""
-
-    JSON = "json"
-    CSV = "csv"
-    HTML = "html"
-    MARKDOWN = "markdown"
-
-
 @app.command()
 def reconcile(
-    formats: Annotated[list[Format] | None, typer.Option(
-        "--format", help="Report format; repeat for several. With --output every format by default; without it, "
-                         "one format is printed to stdout.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="Directory for the report files.")] = None,
+    formats: FormatsOption = None,
+    output: OutputOption = None,
     fix: Annotated[bool, typer.Option("--fix", help="Apply the plan that removes the drift (same safety rails and "
                                                     "run lock as sync).")] = False,
     force: ForceOption = False,
     fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit 10 when drift exists.")] = False,
-    no_alert: Annotated[bool, typer.Option("--no-alert", help="Do not send the Slack alert.")] = False,
+    no_alert: NoAlertOption = False,
     limit: LimitOption = 20,
 ) -> None:
     """Read both sides in full, classify every account, keep and write the report, alert Slack on new drift."""
-    chosen = [f.value for f in formats or []]
-    as_json = chosen == ["json"] and output is None
-    if output is None and len(chosen) > 1:
-        fail(ConfigError("several --format values need --output DIR (stdout takes one report)",
-                         hint="add --output DIR, or give one --format"), as_json=as_json)
+    chosen, as_json = report_formats(formats, output)
     try:
         settings, config = prepare()
         services = build_services(settings, config)

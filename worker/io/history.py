@@ -47,7 +47,7 @@ class RedisRunHistory:
 
     def recent(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` entries (unreadable ones skipped)."""
-        return _parsed(self._redis.lrange(self.key, 0, max(0, count - 1)))
+        return parse_json_objects(self._redis.lrange(self.key, 0, max(0, count - 1)))
 
 
 class FileRunHistory:
@@ -72,10 +72,11 @@ class FileRunHistory:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):
             return []
-        return _parsed(list(reversed(lines))[:count])
+        return parse_json_objects(list(reversed(lines))[:count])
 
 
-def _parsed(raw: list[Any]) -> list[dict[str, Any]]:
+def parse_json_objects(raw: list[Any]) -> list[dict[str, Any]]:
+    """The JSON objects among ``raw`` (lines or Redis values); anything unreadable is skipped."""
     entries = []
     for item in raw:
         try:

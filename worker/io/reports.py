@@ -14,10 +14,12 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from worker.core.errors import StateStoreError
+from worker.io.history import parse_json_objects
 from worker.io.redisclient import redis_client
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ class RedisReportStore:
 
     def recent(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` summaries (unreadable ones skipped)."""
-        return _parsed(self._redis.lrange(self.key, 0, max(0, count - 1)))
+        return parse_json_objects(self._redis.lrange(self.key, 0, max(0, count - 1)))
 
     def alert_state(self) -> str | None:
         """The alert state's JSON."""
@@ -97,7 +99,7 @@ class FileReportStore:
 
     def recent(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` summaries (unreadable ones skipped)."""
-        return _parsed(list(reversed(self._lines()))[:count])
+        return parse_json_objects(list(reversed(self._lines()))[:count])
 
     def _lines(self) -> list[str]:
         try:
@@ -120,18 +122,6 @@ class FileReportStore:
     def save_alert_state(self, text: str) -> None:
         """Replace the alert state atomically."""
         write_atomically(self.alert_path, text)
-
-
-def _parsed(raw: list[Any]) -> list[dict[str, Any]]:
-    entries = []
-    for item in raw:
-        try:
-            entry = json.loads(item)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(entry, dict):
-            entries.append(entry)
-    return entries
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -178,6 +168,20 @@ def prune_report_files(directory: Path, keep: int, prefix: str = "reconcile") ->
             except OSError:
                 continue
     return removed
+
+
+def write_report_files(directory: Path, stem: str, rendered: Mapping[str, str], keep: int, prefix: str) -> list[Path]:
+    """Write ``<stem>.<ext>`` for each extension -> text of ``rendered``; keep the newest ``keep`` reports.
+
+    ``stem`` starts with ``prefix`` (``reconcile-...``, ``service-...``), which is what pruning looks for.
+    """
+    files = []
+    for extension, text in rendered.items():
+        path = directory / f"{stem}.{extension}"
+        write_atomically(path, text)
+        files.append(path)
+    prune_report_files(directory, keep, prefix=prefix)
+    return files
 
 
 def open_report_store(redis_url: str | None, state_dir: Path, namespace: str, keep: int = KEEP) -> ReportStore:

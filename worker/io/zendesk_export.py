@@ -30,7 +30,7 @@ from zenpy import Zenpy
 
 from worker.core.errors import RemoteStateError
 from worker.core.model import ChangedOrganization, Organization, OrganizationExport
-from worker.io.http import ServiceSession
+from worker.io.zendesk_json import ZendeskJson
 
 PATH = "incremental/organizations"
 PER_PAGE = 1000  # the largest page of the time-based exports (api-facts A.7; Zendesk's incremental docs)
@@ -49,11 +49,10 @@ class OrganizationExporter:
     """
 
     def __init__(self, client: Zenpy, field_key: str, *, per_page: int = PER_PAGE) -> None:
-        api = client.users  # pinned by connect() when the host has no dot
-        if not isinstance(api.session, ServiceSession):
-            raise TypeError("OrganizationExporter needs the zenpy client from worker.io.zendesk.connect")
-        self._session: ServiceSession = api.session
-        self._url = f"{api.protocol}://{api.base_url}/{api.api_prefix}/{PATH}"
+        try:
+            self._json = ZendeskJson(client)
+        except TypeError:
+            raise TypeError("OrganizationExporter needs the zenpy client from worker.io.zendesk.connect") from None
         self._key = field_key
         self._per_page = max(1, min(per_page, PER_PAGE))
 
@@ -83,7 +82,7 @@ class OrganizationExporter:
     def _page(self, start: int) -> Mapping[str, Any] | None:
         params = {"start_time": str(start), "per_page": str(self._per_page)}
         try:
-            response = self._session.request("GET", self._url, params=params, max_retry_wait=MAX_WAIT)
+            return self._json.get_object(PATH, params, max_retry_wait=MAX_WAIT)
         except RemoteStateError as exc:
             # Zendesk refuses a start_time under a minute old ("Too recent start_time. Use a start_time older
             # than 1 minute"); the spec gives no body for it, so a 400/422 saying "too recent" is read as
@@ -91,13 +90,6 @@ class OrganizationExporter:
             if exc.http_status in (400, 422) and "too recent" in exc.message.lower():
                 return None
             raise
-        try:
-            page = response.json()
-        except ValueError:
-            raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} answered something that is not JSON") from None
-        if not isinstance(page, Mapping):
-            raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} answered without an object")
-        return page
 
     def _changed(self, raw: Mapping[str, Any]) -> ChangedOrganization:
         fields = raw.get("organization_fields")

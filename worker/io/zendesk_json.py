@@ -41,15 +41,27 @@ class ZendeskJson:
         self.root = f"{api.protocol}://{api.base_url}/{api.api_prefix}"
 
     def send(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-             body: Mapping[str, Any] | None = None) -> Any:
-        """One JSON request (``path`` under /api/v2, as the spec writes it); the decoded answer, or None."""
-        response = self.session.request(method, f"{self.root}/{path}", params=params, json=body)
+             body: Mapping[str, Any] | None = None, max_retry_wait: float | None = None) -> Any:
+        """One JSON request (``path`` under /api/v2, as the spec writes it); the decoded answer, or None.
+
+        ``max_retry_wait`` lowers the longest Retry-After waited for this request (ServiceSession.request).
+        """
+        response = self.session.request(method, f"{self.root}/{path}", params=params, json=body,
+                                        max_retry_wait=max_retry_wait)
         if not response.content:
             return None
         try:
             return response.json()
         except ValueError:
             raise RemoteStateError(f"zendesk: {method} /api/v2/{path} answered something that is not JSON") from None
+
+    def get_object(self, path: str, params: Mapping[str, str], *,
+                   max_retry_wait: float | None = None) -> Mapping[str, Any]:
+        """One GET whose answer must be a JSON object (a page of an export), or RemoteStateError naming it."""
+        page = self.send("GET", path, params=params, max_retry_wait=max_retry_wait)
+        if not isinstance(page, Mapping):
+            raise RemoteStateError(f"zendesk: GET /api/v2/{path} answered without an object")
+        return page
 
     def pages(self, path: str, key: str, *, cursor: bool = True) -> Iterator[list[dict[str, Any]]]:
         """Each page's items of a list endpoint (``page[size]=100`` when ``cursor``), to the end or an error."""

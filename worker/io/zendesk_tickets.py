@@ -45,8 +45,8 @@ from zenpy import Zenpy
 
 from worker.core.errors import RemoteStateError
 from worker.core.tickets import MetricEvent, Rating, TicketRecord
-from worker.io.http import ServiceSession
 from worker.io.zendesk_export import unix_time
+from worker.io.zendesk_json import ZendeskJson
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +124,11 @@ class TicketReader:
     """
 
     def __init__(self, client: Zenpy, *, per_page: int = EXPORT_PAGE, pacer: IncrementalPacer | None = None) -> None:
-        api = client.users  # pinned by connect() when the host has no dot
-        if not isinstance(api.session, ServiceSession):
-            raise TypeError("TicketReader needs the zenpy client from worker.io.zendesk.connect (a ServiceSession)")
-        self._session: ServiceSession = api.session
-        self._root = f"{api.protocol}://{api.base_url}/{api.api_prefix}"
+        try:
+            self._json = ZendeskJson(client)
+        except TypeError:
+            raise TypeError("TicketReader needs the zenpy client from worker.io.zendesk.connect (a ServiceSession)")\
+                from None
         self._per_page = max(1, min(per_page, EXPORT_PAGE))
         self._ratings_page = max(1, min(per_page, RATINGS_PAGE))
         self._pacer = pacer or IncrementalPacer()
@@ -215,14 +215,7 @@ class TicketReader:
         """One GET on our own URL for ``path``; the decoded JSON object."""
         if paced:
             self._pacer.wait()
-        response = self._session.request("GET", f"{self._root}/{path}", params=params)
-        try:
-            page = response.json()
-        except ValueError:
-            raise RemoteStateError(f"zendesk: GET /api/v2/{path} answered something that is not JSON") from None
-        if not isinstance(page, Mapping):
-            raise RemoteStateError(f"zendesk: GET /api/v2/{path} answered without an object")
-        return page
+        return self._json.get_object(path, params)
 
 
 def _items(page: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
