@@ -96,6 +96,7 @@ EXPORT_PAGE = 1000  # Zendesk time-based incremental export page
 JOB_POLLS = "/api/v2/job_statuses"
 WRITE_METHODS = ("PUT", "POST", "DELETE", "PATCH")
 NAIVE = ROOT / "bench" / "naive.py"
+MEMTRACE = ROOT / "bench" / "memtrace.py"
 
 
 # ----------------------------------------------------------------------------- processes
@@ -365,6 +366,9 @@ class Bench:
         if self.options.profile:
             argv[1:3] = ["-m", "cProfile", "-o", str(Path(self.options.profile) / f"{label}.pstats"), "-m",
                          "worker.cli"]
+        elif self.options.memory and run != "initial":  # the measured runs only: tracing is slow
+            argv[1:3] = [str(MEMTRACE)]
+            self.env["TIERSYNC_MEMTRACE_OUT"] = str(Path(self.options.memory) / f"{label}.txt")
         self.sb.advance(61)
         zd_changed = self.pending_readback
         m = self.measure(argv)
@@ -557,6 +561,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42, help="seed of the demo data and of the changes")
     parser.add_argument("--output", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--profile", metavar="DIR", help="run tiersync under cProfile; .pstats files in DIR")
+    parser.add_argument("--memory", metavar="DIR",
+                        help="run tiersync under tracemalloc (bench/memtrace.py); where its peak memory goes, in DIR")
     parser.add_argument("--verbose", action="store_true", help="print each run's requests by endpoint")
     options = parser.parse_args()
     if any(not 0 <= r <= 100 for r in options.change_rate):

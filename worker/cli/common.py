@@ -35,7 +35,7 @@ from worker.core.ports import ProgressSink
 from worker.core.record import RunRecord
 from worker.core.redaction import redact
 from worker.logsetup import configure_logging
-from worker.render.json import dumps, run_summary
+from worker.render.json import dumps, run_summary, write_json
 from worker.render.terminal import plan_summary, render_outcome, render_plan
 from worker.render.text import literal, make_console
 from worker.settings import Settings, load_settings, misspelled_variables
@@ -143,7 +143,7 @@ def finish(record: RunRecord, as_json: bool, limit: int, *, summary: bool = Fals
         document = run_summary(record)
         if summary and record.plan is not None:
             document["summary"] = plan_summary(record.plan)
-        sys.stdout.write(dumps(document))
+        write_json(document, sys.stdout)
     else:
         if record.plan is not None:
             render_plan(record.plan, out, limit=limit, organizations=record.mode != "routing")
