@@ -85,10 +85,15 @@ def test_bad_state_is_no_state_with_a_note(world: World, bad: str) -> None:
 
 
 def test_disk_full_after_the_writes_still_reports_them(world: World) -> None:
-    def no_space(fd: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_fsync, synced = os.fsync, []
 
-    world.monkeypatch.setattr(os, "fsync", no_space)
+    def fills_up(fd: int) -> None:  # the lock's write probe passes; the disk fills up while the run writes
+        synced.append(fd)
+        if len(synced) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    world.monkeypatch.setattr(os, "fsync", fills_up)
     run = world.cli("sync", "--full")
     assert run.exit_code == 4
     assert "Applied:" in run.stdout and "organizations updated" in run.stdout

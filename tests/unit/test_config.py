@@ -82,6 +82,14 @@ def test_demo_config_is_the_example_config() -> None:
          "rules[0].when.gte", "finite number"),
         (BASE + "rules:\n  - {tier: starter, when: {field: AnnualContractValue__c, eq: .inf}}\n",
          "rules[0].when.eq", "finite number"),
+        # issue 19: keys YAML reads as numbers or booleans, and fractions out of range, are named plainly
+        (BASE + "true: 1\n", "(top level)", "key True is the boolean true, not text; quote it"),
+        (BASE + "report: {min_sla_achieved_pct: {1: 90}}\n", "report.min_sla_achieved_pct",
+         "key 1 is the number 1, not text"),
+        (BASE.replace("salesforce_values: [Starter]}", "salesforce_values: [Starter], sla: {first_reply_time: "
+                      "{urgentt: 30}}}"), "tiers[1].sla.first_reply_time", "key 'urgentt': must be 'low', 'normal'"),
+        (BASE + "max_change_fraction: -0.1\n", "max_change_fraction", "must be greater than 0, not -0.1"),
+        (BASE + "max_change_fraction: 0\n", "max_change_fraction", "must be greater than 0, not 0"),
     ],
 )
 def test_invalid_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
@@ -262,3 +270,13 @@ def test_unreadable_tier_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r": cannot read: ") as caught:
         config.load_tier_file(tmp_path)  # a directory: IsADirectoryError, like a permission error an OSError
     assert caught.value.exit_code == ExitCode.CONFIG and caught.value.hint
+
+
+def test_a_tier_file_larger_than_1_mib_is_refused_without_reading_it_all(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, BASE + "#" * config.MAX_TIER_FILE_BYTES)
+    with pytest.raises(ConfigError, match=r": is larger than 1 MiB; a tier file is a few KiB") as caught:
+        config.load_tier_file(path)
+    assert caught.value.exit_code == ExitCode.CONFIG and "TIERSYNC_CONFIG" in caught.value.hint
+    write(tmp_path, BASE + "#" * (config.MAX_TIER_FILE_BYTES - len(BASE) - 1))  # exactly at the cap: fine
+    assert config.load_tier_file(path).tier_names == ("enterprise", "starter")

@@ -72,3 +72,26 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:
     assert [csv_cell(v) for v in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "plain", 42, None)] == [
         "'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "plain", "42", ""]
     assert markdown_text("a|b\nc") == "a\\|b c"
+
+
+def _document_with_name(name: str) -> dict:  # type: ignore[type-arg]
+    report = build_report(make_config(), full_plan(), report_id="r1", generated_at="2026-11-29T10:00:00+00:00",
+                          failed_writes={})
+    document = report_document(report)
+    document["accounts"][1]["account_name"] = name  # the drifted account
+    return document
+
+
+def test_a_carriage_return_in_a_name_cannot_start_a_csv_row() -> None:
+    """Issue 19: with bare \\n line ends the csv module left a \\r unquoted, and readers split the row there."""
+    name = "Acme\rFORGED,row\nsecond \x1b[2J"
+    text = render_csv(_document_with_name(name))
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert len(rows) == 7 and rows[1]["account_name"] == name  # one row, the exact name
+    assert text.endswith("\r\n") and text.count("\r\n") == 8  # RFC 4180 line ends: header and 7 rows
+
+
+def test_markdown_shows_control_characters_as_escapes() -> None:
+    markdown = render_markdown(_document_with_name("Evil \x1b]8;;https://x\x1b\\link\x1b]8;;\x1b\\ \u202egnp \x9b"))
+    assert not any(char in markdown for char in ("\x1b", "\u202e", "\x9b"))
+    assert "Evil \\\\x1b\\]8;;https://x\\\\x1b\\\\link" in markdown  # visible() escapes, then markdown's own

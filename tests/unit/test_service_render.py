@@ -479,7 +479,7 @@ def test_empty_and_all_null_documents_render() -> None:
     document["tiers"] = []
     dom = parse(render_service_html(document))
     assert not rows_of(dom.by_id("service-table")) and len(dom.all("svg")) == len(METRICS)
-    assert render_service_csv(document) == ",".join(CSV_COLUMNS) + "\n"
+    assert render_service_csv(document) == ",".join(CSV_COLUMNS) + "\r\n"
     assert "| tier |" in render_service_markdown(document)
 
 

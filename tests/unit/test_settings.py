@@ -301,3 +301,12 @@ def test_an_unknown_log_level_is_a_config_error(monkeypatch) -> None:
         load_settings()
     monkeypatch.setenv("TIERSYNC_LOG_LEVEL", " debug ")
     assert load_settings().tiersync_log_level == "DEBUG"
+
+
+@pytest.mark.parametrize("suffix", ["/services/data", "/?x=1", "#top"])
+def test_salesforce_instance_url_is_bare(monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
+    """Issue 19: simple-salesforce kept only the host of an access-token URL and appended a SOAP path to the rest."""
+    error = config_error(monkeypatch, SALESFORCE_INSTANCE_URL="https://acme.my.salesforce.com" + suffix,
+                         SALESFORCE_ACCESS_TOKEN="t", ZENDESK_URL="https://acme.zendesk.com", ZENDESK_OAUTH_TOKEN="t")
+    assert error.message.startswith("SALESFORCE_INSTANCE_URL=") and "must not have a path, query or fragment" in error.message
+    assert error.hint == "use the bare URL, e.g. https://acme.my.salesforce.com"

@@ -1,6 +1,7 @@
 import errno
 import json
 import os
+import tempfile
 
 import fakeredis
 import pytest
@@ -143,3 +144,27 @@ def test_redis_lock_is_exclusive_and_released_only_by_its_owner() -> None:
     with second.lock():
         first._redis.set("tiersync:lock:acme", "someone-else")  # expired and re-taken meanwhile
     assert first._redis.get("tiersync:lock:acme") == b"someone-else"  # not deleted by the old owner
+
+
+@pytest.mark.parametrize(("module", "name", "error", "hint"), [
+    (os, "fsync", errno.ENOSPC, "free disk space"),  # a full disk
+    (tempfile, "mkstemp", errno.EROFS, "make TIERSYNC_STATE_DIR a directory this user can write"),  # read-only
+])
+def test_taking_the_file_lock_proves_the_directory_writable(tmp_path, monkeypatch, module, name, error, hint) -> None:
+    """Issue 19: a full or read-only state directory stops a writing run before its first Zendesk write."""
+    store = FileStateStore(tmp_path, "x")
+    store.save(STATE)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(error, os.strerror(error))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(module, name, refuse)
+        with pytest.raises(StateStoreError, match=rf"cannot write .*state-x\.json: {os.strerror(error)}") as caught, \
+                store.lock():
+            pytest.fail("the lock was granted")
+    assert caught.value.exit_code == 4 and hint in caught.value.hint
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state-x.json", "state-x.lock"]  # no probe left behind
+    assert store.load() == STATE
+    with store.lock():  # writable again: granted
+        pass

@@ -32,6 +32,7 @@ _FIELD_KEY = re.compile(r"(?![0-9]+\Z)[A-Za-z0-9_]+")
 # would never read back as written ("About tags", support.zendesk.com). We accept the conservative
 # set of characters that survive unchanged.
 _TAG = re.compile(r"[a-z0-9_\-:/.]{1,80}")
+MAX_TIER_FILE_BYTES = 1024 * 1024  # the shipped file is about 3 KiB; even a thousand tiers fit
 _WHERE_EXAMPLE = "\"Type = 'Customer' AND (Industry = 'Retail' OR Strategic__c = true)\""
 
 
@@ -281,13 +282,40 @@ def _loc(parts: tuple[int | str, ...]) -> str:
     return text or "(top level)"
 
 
+def _located(error: dict[str, Any]) -> tuple[str, str]:
+    """The key path and the problem of a validation error; a bad mapping key is named as a key, not an index."""
+    loc = tuple(error["loc"])
+    if loc[-1:] == ("[key]",):  # a key that failed its own type (e.g. an SLA priority): (..., key, "[key]")
+        problem = str(error["msg"]).replace("Input should be", "must be", 1)
+        return _loc(loc[:-2]), f"key {loc[-2]!r}: {problem}"
+    return _loc(loc), _describe(error)
+
+
+def _non_text_key(data: Any, path: tuple[int | str, ...] = ()) -> tuple[tuple[int | str, ...], Any] | None:
+    """The path and the first mapping key that YAML read as something other than text (``1:``, ``true:``), or None.
+
+    Every key of a tier file is a name, so such a key is a mistake; pydantic would report ``true`` as ``1``.
+    The loader bounds the depth (yamlload.MAX_DEPTH).
+    """
+    children: Any = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in children:
+        if isinstance(data, dict) and not isinstance(key, str):
+            return path, key
+        found = _non_text_key(value, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
 def _describe(error: dict[str, Any]) -> str:
+    if error["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{str(error['msg']).replace('Input should be', 'must be', 1)}, not {error['input']!r}"
     if error["type"] == "extra_forbidden":
         return "unknown key; remove it or check its spelling against README.md"
     if error["type"] == "missing":
         return "required key is missing"
     if error["type"] in ("float_type", "int_type"):
-        unquote = "; write it without quotes" if isinstance(error["input"], str) else ""
+        unquote = "; write a plain number, without quotes" if isinstance(error["input"], str) else ""
         number = "a whole number such as 30" if error["type"] == "int_type" else "a number such as 0.25"
         return f"must be {number}, not {_yaml_kind(error['input'])}{unquote}"
     if error["type"] == "finite_number":
@@ -369,11 +397,14 @@ def validate(raw_data: Any, path: str) -> TierFile:
 
     if not isinstance(raw_data, dict):
         fail("(top level)", "must be a mapping with salesforce, zendesk and tiers keys")
+    bad_key = _non_text_key(raw_data)
+    if bad_key is not None:
+        fail(_loc(bad_key[0]), f"key {bad_key[1]!r} is {_yaml_kind(bad_key[1])}, not text; quote it (e.g. '1') "
+                               "or remove it")
     try:
         raw = _RawTierFile.model_validate(raw_data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        fail(_loc(tuple(first["loc"])), _describe(dict(first)))
+        fail(*_located(dict(exc.errors()[0])))
         raise  # unreachable: fail() raises
     _check_tiers(raw, fail)
     if not raw.salesforce.tier_field and not raw.rules:
@@ -396,18 +427,22 @@ def load_tier_file(path: str | Path) -> TierFile:
     """Read and validate the tier file at ``path``.
 
     Raises:
-        ConfigError: the file is missing, unreadable, not YAML, or invalid.
+        ConfigError: the file is missing, unreadable, larger than MAX_TIER_FILE_BYTES, not YAML, or invalid.
 
     """
     shown = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_TIER_FILE_BYTES + 1)  # never more: /dev/zero or a runaway file is refused, not read
     except FileNotFoundError:
         raise ConfigError(f"{shown}: file not found",
                           hint="set TIERSYNC_CONFIG to your tier file, or copy config/tiers.yaml") from None
     except OSError as exc:
         raise ConfigError(f"{shown}: cannot read: {exc.strerror}",
                           hint="check the path and that tiersync may read the file") from None
+    if len(raw) > MAX_TIER_FILE_BYTES:
+        raise ConfigError(f"{shown}: is larger than {MAX_TIER_FILE_BYTES // 2**20} MiB; a tier file is a few KiB",
+                          hint="point TIERSYNC_CONFIG at the tier file itself (config/tiers.yaml)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, Protocol
 
+from worker.core.errors import StateStoreError
 from worker.io.redisclient import redis_client
 
 log = logging.getLogger(__name__)
@@ -57,14 +58,21 @@ class FileRunHistory:
         self.path = directory / f"history-{namespace}.jsonl"
 
     def append(self, entry: dict[str, Any]) -> None:
-        """Append one line; keep the file to KEEP lines."""
+        """Append one line; keep the file to KEEP lines.
+
+        The file is replaced whole (a temporary file and a rename), so a full disk leaves the old history, not
+        half of it; damaged bytes in it are kept as replacement characters, and their lines skipped when read.
+        """
+        from worker.io.reports import write_atomically  # reports reads history lines with parse_json_objects
+
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
-            lines = [*lines, json.dumps(entry, sort_keys=True)][-KEEP:]
-            self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            exists = self.path.exists()
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines() if exists else []
+            write_atomically(self.path, "\n".join([*lines, json.dumps(entry, sort_keys=True)][-KEEP:]) + "\n")
         except OSError as exc:
             log.info("run history: cannot record the run in %s (%s)", self.path, exc.strerror)
+        except StateStoreError as exc:
+            log.info("run history: %s", exc.message)
 
     def recent(self, count: int = 10) -> list[dict[str, Any]]:
         """The newest ``count`` entries (unreadable ones skipped)."""

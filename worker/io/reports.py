@@ -108,7 +108,7 @@ class FileReportStore:
             return []
         except (OSError, UnicodeDecodeError) as exc:
             raise StateStoreError(f"cannot read the kept reports in {self.path} ({exc})",
-                                  hint="check TIERSYNC_STATE_DIR") from None
+                                  hint="move the damaged file aside; it only tells new drift from old") from None
 
     def alert_state(self) -> str | None:
         """The alert state's JSON."""

@@ -27,6 +27,9 @@ __all__ = ["FileStateStore", "RedisStateStore", "RunState", "StateStore", "names
 
 
 
+_PROBE_BYTES = 4096  # one file-system block: on a full disk, writing it fails as the state save would
+
+
 class FileStateStore:
     """State in ``<directory>/state-<namespace>.json``, written atomically.
 
@@ -97,9 +100,27 @@ class FileStateStore:
             if not wait_for(lambda: _flocked(handle), wait=wait, clock=self._clock, sleep=self._sleep):
                 raise LockedError(f"another tiersync run holds {handle.name}", hint=BUSY_HINT)
             try:
+                self._probe_writable()
                 yield Lease(handle.name)
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _probe_writable(self) -> None:
+        """Write, sync and remove a small file beside the state.
+
+        So a read-only or full state directory stops a writing run before its first Zendesk write, not at its
+        last step (the state save).
+        """
+        with self._os_errors("write", self.path):
+            handle, probe = tempfile.mkstemp(dir=self.path.parent, prefix=".probe-", suffix=".json")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(b" " * _PROBE_BYTES)
+                    out.flush()
+                    os.fsync(out.fileno())
+            finally:
+                with suppress(OSError):
+                    os.unlink(probe)
 
     def holder(self) -> str | None:
         """Who holds the lock: ``held (file lock)`` when another process holds it, else None."""

@@ -3,7 +3,7 @@
 The HTML page is :mod:`worker.render.report_html` and the Slack message :mod:`worker.render.slack`; all of
 them start from :func:`report_document`, so every format says the same thing. Account and organization
 names are untrusted text: CSV cells that a spreadsheet would run as a formula are defused, Markdown
-escapes its own markup and HTML, and JSON is JSON.
+shows control characters as escapes and escapes its own markup and HTML, and JSON is JSON.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from worker.core.report import Category, Report
+from worker.render.text import visible
 
 SCHEMA = "tiersync.reconcile"
 CSV_COLUMNS = ("account_id", "account_name", "category", "tier", "expected", "actual", "organization_id",
@@ -69,10 +70,19 @@ def csv_cell(value: Any) -> str:
     return "'" + text if _FORMULA.match(text) else text
 
 
+def csv_writer(buffer: io.StringIO) -> Any:
+    r"""A CSV writer with RFC 4180 line ends (``\r\n``).
+
+    The csv module quotes a cell holding a character of its line terminator: with ``\n`` alone, a carriage return
+    in a name went out bare, and readers (Excel, Python's csv) started a forged row there.
+    """
+    return csv.writer(buffer, lineterminator="\r\n")
+
+
 def render_csv(document: dict[str, Any]) -> str:
     """One row per account, with a header; every cell defused (:func:`csv_cell`)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for account in document["accounts"]:
         writer.writerow([csv_cell(account[column]) for column in CSV_COLUMNS])
@@ -90,12 +100,20 @@ def markdown_text(value: Any) -> str:
     return " ".join(text.split())
 
 
+def markdown_literal(value: Any) -> str:
+    r"""Untrusted text for Markdown: control characters made :func:`visible` (ESC as ``\x1b``), then markup escaped.
+
+    A Markdown report is also read with ``cat`` and ``less``: an escape sequence in a name must not reach the terminal.
+    """
+    return markdown_text(None if value is None else visible(str(value)))
+
+
 _LISTED = 200  # drift and problem lines a Markdown report lists before "and N more"
 
 
 def render_markdown(document: dict[str, Any]) -> str:
     """A report for a ticket or a wiki page: summary, tiers, drift, other problems, changes since last time."""
-    summary, md = document["summary"], markdown_text
+    summary, md = document["summary"], markdown_literal
     lines = [f"# tiersync reconciliation {md(document['report_id'])}", "",
              f"Generated {md(document['generated_at'])}" + (f"; previous report {md(document['previous_report'])}"
                                                             if document["previous_report"] else ""), "",

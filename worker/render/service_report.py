@@ -4,7 +4,7 @@ The document (version 1) is built elsewhere (``tiersync report service``); this 
 :mod:`worker.render.service_html` only render it, so every format says the same thing. Tier titles, tier
 names, configured target names and the notes are untrusted text: CSV cells a spreadsheet would run as a
 formula are defused (:func:`~worker.render.report.csv_cell`), Markdown escapes its own markup and HTML
-(:func:`~worker.render.report.markdown_text`) after control characters are made visible, and JSON is JSON.
+(:func:`~worker.render.report.markdown_literal`) after control characters are made visible, and JSON is JSON.
 
 The small formatters here (:func:`duration`, :func:`exact_duration`, :func:`percent`) are shared with the
 HTML page, so a figure reads the same in every format.
@@ -12,12 +12,10 @@ HTML page, so a figure reads the same in every format.
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
-from worker.render.report import csv_cell, markdown_text, render_json
-from worker.render.text import visible
+from worker.render.report import csv_cell, csv_writer, markdown_literal, render_json
 
 CSV_COLUMNS = ("tier", "title", "tickets", "solved", "first_reply_median_minutes", "first_reply_p90_minutes",
                "full_resolution_median_minutes", "sla_applied", "sla_breached", "sla_achieved_pct", "csat_good",
@@ -103,7 +101,7 @@ def csv_row(tier: dict[str, Any]) -> dict[str, Any]:
 def render_service_csv(document: dict[str, Any]) -> str:
     """One row per tier (untiered last), with a header; an empty cell for null, every cell defused."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for tier in document["tiers"]:
         row = csv_row(tier)
@@ -111,9 +109,7 @@ def render_service_csv(document: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def md(value: Any) -> str:
-    """Untrusted text for Markdown: control characters made visible, then markup escaped (one line)."""
-    return markdown_text(None if value is None else visible(str(value)))
+md = markdown_literal  # untrusted text for Markdown: control characters made visible, then markup escaped
 
 
 def _md_targets(targets: dict[str, dict[str, int]]) -> str:

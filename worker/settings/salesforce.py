@@ -10,10 +10,11 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.core.errors import ConfigError
-from worker.settings.urls import normalise_url, refuse_user_info, require_https
+from worker.settings.urls import normalise_url, refuse_user_info, require_bare_https
 
 _DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 _API_VERSION = re.compile(r"[0-9]{1,3}\.[0-9]")
+_INSTANCE_EXAMPLE = "https://acme.my.salesforce.com"
 
 
 class SalesforceAuth(StrEnum):
@@ -84,14 +85,14 @@ class SalesforceSettings(BaseSettings):
 
         """
         if self.salesforce_instance_url and self.salesforce_access_token:
-            require_https("SALESFORCE_INSTANCE_URL", self.salesforce_instance_url)
+            require_bare_https("SALESFORCE_INSTANCE_URL", self.salesforce_instance_url, _INSTANCE_EXAMPLE)
             return SalesforceAuth.ACCESS_TOKEN
         if self.salesforce_username and self.salesforce_consumer_key and self.salesforce_private_key_file:
             _check_private_key(self.salesforce_private_key_file)
             return SalesforceAuth.JWT
         if self.salesforce_username and self.salesforce_password and self.salesforce_security_token:
             if self.salesforce_instance_url:  # sign in at the org's own URL (My Domain, or a test server)
-                require_https("SALESFORCE_INSTANCE_URL", self.salesforce_instance_url)
+                require_bare_https("SALESFORCE_INSTANCE_URL", self.salesforce_instance_url, _INSTANCE_EXAMPLE)
             return SalesforceAuth.PASSWORD
         raise ConfigError(
             "Salesforce credentials are missing or incomplete",

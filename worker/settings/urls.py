@@ -90,3 +90,19 @@ def require_https(name: str, url: str) -> SplitResult:
         raise ConfigError(f"{name}={url!r} is not an https:// URL",
                           hint="both services are reached over HTTPS; for a private CA set REQUESTS_CA_BUNDLE")
     return parts
+
+
+def require_bare_https(name: str, url: str, example: str) -> SplitResult:
+    """The parts of ``url``: an https URL of a host and nothing more (no path, query or fragment).
+
+    Every API path is built from it, so a path would be doubled or silently dropped by the client.
+
+    Raises:
+        ConfigError: naming variable ``name``.
+
+    """
+    parts = require_https(name, url)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"{name}={url!r} must not have a path, query or fragment",
+                          hint=f"use the bare URL, e.g. {example}")
+    return parts

@@ -6,7 +6,7 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.core.errors import ConfigError
-from worker.settings.urls import normalise_url, refuse_user_info, require_https
+from worker.settings.urls import normalise_url, refuse_user_info, require_bare_https
 
 
 class ZendeskSettings(BaseSettings):
@@ -34,15 +34,12 @@ class ZendeskSettings(BaseSettings):
         """``host[:port]`` of ZENDESK_URL, validated.
 
         Raises:
-            ConfigError: ZENDESK_URL is missing, not https, has a path, or credentials are missing.
+            ConfigError: ZENDESK_URL is missing, not https, has a path, query or fragment, or credentials are missing.
 
         """
         if not self.zendesk_url:
             raise ConfigError("ZENDESK_URL is not set", hint="set it to https://<subdomain>.zendesk.com")
-        parts = require_https("ZENDESK_URL", self.zendesk_url)
-        if parts.path not in ("", "/") or parts.query:
-            raise ConfigError(f"ZENDESK_URL={self.zendesk_url!r} must not have a path",
-                              hint="use the bare account URL, e.g. https://acme.zendesk.com")
+        parts = require_bare_https("ZENDESK_URL", self.zendesk_url, "https://acme.zendesk.com")
         if not self.zendesk_oauth_token and not (self.zendesk_email and self.zendesk_api_token):
             raise ConfigError("Zendesk credentials are missing",
                               hint="set ZENDESK_EMAIL + ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN")
