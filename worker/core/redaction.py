@@ -6,6 +6,7 @@ and CLI output pass through :func:`redact`. Pure standard library.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import threading
@@ -23,6 +24,14 @@ def register_secret(value: str | None) -> None:
         return
     with _lock:
         _secrets.update({value, quote(value, safe="")})
+
+
+def basic_credential(user: str, password: str) -> str:
+    """The value of an HTTP Basic ``Authorization`` header for ``user`` and ``password``, as requests builds it.
+
+    Register it as a secret: it carries the password, base64-encoded, so the password's own entry never matches it.
+    """
+    return base64.b64encode(f"{user}:{password}".encode("latin-1", "replace")).decode("ascii")
 
 
 def clear_secrets() -> None:
