@@ -73,14 +73,17 @@ class Canary:
     name: str
     value: str
     core: str
+    encoded: bool = True  # also look for the value URL-encoded, HTML/JSON-escaped and base64-encoded
 
     def needles(self) -> set[str]:
-        """The texts whose presence anywhere is a leak: the value in several encodings, and every 12-character
-        piece of its core (a message cut short mid-secret leaves a piece)."""
-        forms = {self.value, quote(self.value, safe=""), quote(self.value), quote_plus(self.value),
-                 html.escape(self.value), json.dumps(self.value)[1:-1],
-                 base64.b64encode(self.value.encode()).decode().rstrip("=")}
-        forms |= {self.core[i:i + 12] for i in range(max(1, len(self.core) - 11))}
+        """The texts whose presence anywhere is a leak: the value (in several encodings), and 12-character pieces
+        of its core every 6 characters, so a message cut short mid-secret is caught by the piece it keeps (any
+        prefix or suffix of 12 characters, any other fragment of 17)."""
+        forms = {self.value}
+        if self.encoded:
+            forms |= {quote(self.value, safe=""), quote(self.value), quote_plus(self.value), html.escape(self.value),
+                      json.dumps(self.value)[1:-1], base64.b64encode(self.value.encode()).decode().rstrip("=")}
+        forms |= {self.core[i:i + 12] for i in range(0, max(1, len(self.core) - 11), 6)} | {self.core[-12:]}
         return {form for form in forms if form}
 
 
@@ -108,7 +111,8 @@ def static_canaries(slack_url: str) -> list[Canary]:
 def key_canaries(pem: str) -> list[Canary]:
     """The private key's body lines: any of them, or any 12-character piece, is a leak."""
     lines = [line for line in pem.splitlines() if line and not line.startswith(KEY_MARKS)]
-    return [Canary(f"SALESFORCE_PRIVATE_KEY_FILE line {n}", line, line) for n, line in enumerate(lines[1:-1], 2)]
+    return [Canary(f"SALESFORCE_PRIVATE_KEY_FILE line {n}", line, line, encoded=False)
+            for n, line in enumerate(lines[1:-1], 2)]
 
 
 # ------------------------------------------------------------------------------------------------ the search
@@ -117,7 +121,7 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 
 def decoded_views(text: str) -> list[str]:
     """``text`` and what a reader could decode from it: URL-decoded, HTML/XML-unescaped, base64 runs decoded."""
-    views = [text, unquote(text), unquote_plus(text), html.unescape(text)]
+    views = list(dict.fromkeys([text, unquote(text), unquote_plus(text), html.unescape(text)]))  # each once
     decoded = []
     for run in _BASE64_RUN.findall(text):
         for decode in (base64.b64decode, base64.urlsafe_b64decode):
@@ -130,13 +134,11 @@ def decoded_views(text: str) -> list[str]:
 
 def leaks(captured: dict[str, str], canaries: list[Canary]) -> list[str]:
     """Every (place, secret, form) where a canary shows, as readable lines; empty when nothing leaked."""
+    needles = [(canary.name, needle) for canary in canaries for needle in canary.needles()]
     found = []
     for place, text in captured.items():
         for view in decoded_views(text):
-            for canary in canaries:
-                for needle in canary.needles():
-                    if needle in view:
-                        found.append(f"{place}: {canary.name} as {needle!r}")
+            found += [f"{place}: {name} as {needle!r}" for name, needle in needles if needle in view]
     return sorted(set(found))
 
 
@@ -173,6 +175,7 @@ class CanaryWorld(World):
     outputs: list[Output] = field(default_factory=list)
     echoed: list[str] = field(default_factory=list)  # fault bodies that quoted the request back
     log_lines: list[str] = field(default_factory=list)
+    client_log_lines: list[str] = field(default_factory=list)  # raw, before any redaction: the client libraries'
 
     def run(self, *argv: str) -> Output:
         """Run ``tiersync ARGV`` through the console script's entry point (``worker.cli.main``), in-process."""
@@ -218,6 +221,9 @@ class _argv:
 
     def __exit__(self, *exc: object) -> None:
         sys.argv[:] = self.saved
+
+
+CLIENT_LOGGERS = ("zenpy", "simple_salesforce", "urllib3", "requests", "slack_sdk")
 
 
 class _Recorder(logging.Handler):
@@ -286,6 +292,10 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_port: int, key_
     lines: list[str] = []
     recorder = _Recorder(lines)
     logging.getLogger().addHandler(recorder)
+    client_lines: list[str] = []
+    client_recorder = _Recorder(client_lines)  # on the libraries' own loggers: sees their records unredacted
+    for name in CLIENT_LOGGERS:
+        logging.getLogger(name).addHandler(client_recorder)
     with Sandbox() as sandbox, SlackReceiver(token=SLACK_TOKEN) as slack:
         sf, zd = sandbox.salesforce, sandbox.zendesk
         sf.access_token, sf.password, sf.security_token, sf.consumer_key = (
@@ -303,8 +313,10 @@ def world(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_port: int, key_
                             "TIERSYNC_ALERT_REPEAT_AFTER": "0"}.items():
             monkeypatch.setenv(name, value)
         yield CanaryWorld(sandbox, seeded, monkeypatch, config_path, slack=slack, redis_url=redis_url,
-                          tmp=tmp_path, key_pem=key_pem, log_lines=lines)
+                          tmp=tmp_path, key_pem=key_pem, log_lines=lines, client_log_lines=client_lines)
     logging.getLogger().removeHandler(recorder)
+    for name in CLIENT_LOGGERS:
+        logging.getLogger(name).removeHandler(client_recorder)
     redis.Redis.from_url(redis_url).flushdb()
 
 
@@ -323,6 +335,7 @@ def captured(world: CanaryWorld, extra: dict[str, str] | None = None) -> dict[st
         name = f"#{n} tiersync {' '.join(output.argv)}"
         places[f"{name} stdout"], places[f"{name} stderr"] = output.stdout, output.stderr
     places["log records (a foreign root handler)"] = "\n".join(world.log_lines)
+    places["client libraries' log records, unredacted"] = "\n".join(world.client_log_lines)
     for path in sorted(world.tmp.rglob("*")):
         if path.is_file() and path.name != "jwt.pem":  # the key file is where the key belongs
             places[f"file {path.relative_to(world.tmp)}"] = path.read_bytes().decode("utf-8", "replace")
@@ -448,19 +461,27 @@ def slack_fault(status: int, **options: Any) -> Callable[[CanaryWorld], None]:
     return prepare
 
 
-def slack_timeout(world: CanaryWorld) -> None:
-    """Slack answers after the notifier's timeout (1 s here: the product's is 10 s, the same code path)."""
+def quick_slack(world: CanaryWorld) -> None:
+    """reconcile's notifier with a 1-second timeout and one attempt (the product's: 10 s, 3 attempts; same code)."""
     from worker.cli import reconcile as reconcile_cli
     from worker.io.slack import SlackNotifier
 
+    def notifier(settings: Any) -> SlackNotifier:
+        return SlackNotifier(settings.slack_webhook_url.get_secret_value(), timeout=1, max_attempts=1)
+
+    world.monkeypatch.setattr(reconcile_cli, "notifier_from_settings", notifier)
+
+
+def slack_timeout(world: CanaryWorld) -> None:
+    """Slack answers after the notifier's timeout."""
     drift(world)
-    world.slack.fail_next(200, "ok", delay=1.5)
-    world.monkeypatch.setattr(reconcile_cli, "notifier_from_settings",
-                              lambda settings: SlackNotifier(world.slack.url, timeout=1, max_attempts=1))
+    quick_slack(world)
+    world.slack.fail_next(200, "ok", delay=1.2)
 
 
 def slack_refused(world: CanaryWorld) -> None:
     drift(world)
+    quick_slack(world)
     world.set_env(SLACK_WEBHOOK_URL=f"http://127.0.0.1:{_free_port()}/services/T000/B000/{SLACK_TOKEN}")
 
 
@@ -587,6 +608,7 @@ def test_no_secret_leaves_through_any_command_or_error_path(world: CanaryWorld, 
         assert leaks({"the fakes' answers": "\n".join(world.echoed)}, canaries), world.echoed
     for name in ("zenpy", "simple_salesforce", "urllib3", "requests"):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name
+    assert not [line for line in world.client_log_lines if line.startswith(("DEBUG", "INFO"))]
     assert logging.getLogger().level == logging.DEBUG  # TIERSYNC_LOG_LEVEL=DEBUG took effect
     found = leaks(captured(world), canaries)
     assert found == [], "\n".join(found)
