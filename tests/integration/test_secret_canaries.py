@@ -390,6 +390,12 @@ def straddling(limit: int) -> Callable[[Request], str]:
     return shape
 
 
+def soap_fault_quoting_the_password(request: Request) -> str:
+    """A SOAP login fault whose message quotes the password field as sent: XML-escaped, the security token appended."""
+    sent = re.search(r"<n1:password>(.*?)</n1:password>", request.body.decode(), re.DOTALL)
+    return f"INVALID_LOGIN: password {sent.group(1) if sent else ''} refused"
+
+
 def zendesk_json(request: Request) -> dict[str, str]:
     """Zendesk's error shape, its description quoting the headers."""
     return {"error": "Forbidden", "description": auth_header_first(request)}
@@ -579,6 +585,8 @@ CASES = [
          salesforce_fault(500, straddling(200), count=2, path_contains="/services/data/"), True),
     Case("salesforce SOAP login refused, quoting the login body", (("sync",), ("doctor",)), (3, 3),
          combine(password_login, salesforce_fault(500, echo_request, count=2, path_contains="/Soap/")), True),
+    Case("salesforce SOAP login refused, quoting the password as XML", (("sync",),), (3,),
+         combine(password_login, salesforce_fault(500, soap_fault_quoting_the_password, path_contains="/Soap/")), True),
     Case("salesforce JWT token endpoint refused, quoting the assertion", (("sync",),), (3,),
          combine(jwt_login, salesforce_fault(400, lambda request: {"error": "invalid_grant",
                                                                    "error_description": echo_request(request)},
