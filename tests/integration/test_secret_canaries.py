@@ -337,7 +337,7 @@ def captured(world: CanaryWorld, extra: dict[str, str] | None = None) -> dict[st
     places["log records (a foreign root handler)"] = "\n".join(world.log_lines)
     places["client libraries' log records, unredacted"] = "\n".join(world.client_log_lines)
     for path in sorted(world.tmp.rglob("*")):
-        if path.is_file() and path.name != "jwt.pem":  # the key file is where the key belongs
+        if path.is_file() and path.name not in ("jwt.pem", ".env"):  # where the key and the secrets belong
             places[f"file {path.relative_to(world.tmp)}"] = path.read_bytes().decode("utf-8", "replace")
     places["slack payloads"] = "\n".join(post.raw.decode("utf-8", "replace") for post in world.slack.posts)
     places["redis keys and values"] = redis_dump(world.redis_url)
@@ -523,6 +523,19 @@ def internal_error_quoting_a_url(world: CanaryWorld) -> None:
     world.monkeypatch.setattr(services.zendesk, "connect", broken)
 
 
+def misspelled_secret(world: CanaryWorld) -> None:
+    """A secret under a misspelled name: tiersync warns about the name (and `run` refuses it), never the value."""
+    world.set_env(SALESFORCE_SECURTY_TOKEN=SF_SECURITY_TOKEN, ZENDESK_OAUTH_TOKN=ZD_OAUTH_TOKEN)
+
+
+def dotenv_file(world: CanaryWorld) -> None:
+    """Every credential from a .env file in the working directory instead of the environment."""
+    names = ("SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN", "ZENDESK_URL", "ZENDESK_EMAIL", "ZENDESK_API_TOKEN",
+             "REDIS_URL", "SLACK_WEBHOOK_URL")
+    (world.tmp / ".env").write_text("".join(f"{name}={os.environ[name]}\n" for name in names))
+    world.set_env(**dict.fromkeys(names))
+
+
 def state_files(world: CanaryWorld) -> None:
     world.set_env(REDIS_URL=None)
 
@@ -565,6 +578,10 @@ CASES = [
          combine(password_login, oauth_zendesk)),
     Case("JWT sign-in: sync, explain, doctor", (("sync", "--full"), ("explain", "{account}"), ("doctor",)),
          (0, 0, 0), jwt_login),
+    Case("secrets in a .env file: sync, reconcile, status, doctor", (
+        ("sync", "--full"), ("reconcile", "--output", "out"), ("status",), ("doctor",)), (0, 0, 0, 0), dotenv_file),
+    Case("secrets under misspelled names: sync warns, doctor lists, run refuses", (
+        ("sync",), ("doctor",), ("run",)), (0, 0, 2), misspelled_secret),
     Case("state files instead of Redis: sync, status", (("sync", "--full"), ("status", "--json")), (0, 0),
          state_files),
     Case("zendesk 401 quoting the headers as JSON", (("sync", "--json"),), (3,), zendesk_fault(401, zendesk_json), True),
