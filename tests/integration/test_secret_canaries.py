@@ -568,8 +568,8 @@ CASES = [
     Case("reconcile: every format, files and stdout, Slack alert, --fix", (
         ("reconcile",), ("reconcile", "--format", "json"), ("reconcile", "--format", "csv"),
         ("reconcile", "--format", "html"), ("reconcile", "--format", "markdown"),
-        ("reconcile", "--output", "out-reconcile"), ("reconcile", "--fix", "--output", "out-fix")),
-        (0, 0, 0, 0, 0, 0, 0), drift),
+        ("reconcile", "--output", "out-reconcile"), ("reconcile", "--fail-on-drift", "--no-alert"),
+        ("reconcile", "--fix", "--output", "out-fix")), (0, 0, 0, 0, 0, 0, 10, 0), drift),
     Case("report service, status, doctor, explain, health", (
         ("report", "service", "--output", "out-service"), ("report", "service", "--format", "json"),
         ("status",), ("status", "--json"), ("doctor",), ("explain", "{account}"), ("health",)),
