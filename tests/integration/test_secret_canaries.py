@@ -640,6 +640,14 @@ def test_no_secret_leaves_through_any_command_or_error_path(world: CanaryWorld, 
 
 
 # ------------------------------------------------------------------------------------------------ Celery
+def send_task(redis_url: str, name: str) -> None:
+    """Queue task ``name`` on the broker at ``redis_url``, as beat does (``tiersync resync --enqueue`` queues resyncs)."""
+    from worker.celery import app
+
+    with app.connection_for_write(redis_url) as connection:
+        app.send_task(name, kwargs={"trigger": "beat"}, connection=connection)
+
+
 def test_celery_messages_unacked_tasks_and_the_worker_log_hold_no_secret(
         world: CanaryWorld, processes, tmp_path: Path) -> None:  # noqa: F811 - test_celery's fixture
     """Queue resyncs with ``--enqueue``, run them on a real worker (the Procfile's line) against the password-protected
@@ -668,10 +676,19 @@ def test_celery_messages_unacked_tasks_and_the_worker_log_hold_no_secret(
     zendesk.fail_next(1, 401, world.echo(zendesk_json))
     assert world.run("resync", "{account}", "--enqueue").exit_code == 0
     wait_for(lambda: 3 in exit_codes(), 30, "a run refused by Zendesk, the headers quoted back (exit 3)")
+    org_id = next(iter(zendesk.organizations))
+    zendesk.set_org_field(org_id, "support_tier", "tier_starter" if world.tier_of(org_id) != "tier_starter" else None)
+    send_task(world.redis_url, "tiersync.reconcile")  # as beat would: report files into TIERSYNC_REPORT_DIR, an alert
+    send_task(world.redis_url, "tiersync.service_report")
+    reports = world.tmp / "reports"
+    wait_for(lambda: len(list(reports.glob("reconcile-*.json"))) == 1 and len(world.slack.messages) == 1, 30,
+             "the queued reconcile wrote its reports and alerted Slack")
+    wait_for(lambda: any("service" in path.name for path in reports.iterdir()), 30, "the service report's files")
     os.killpg(worker.pid, signal.SIGTERM)
     worker.wait(timeout=15)
     worker_log = "\n".join(path.read_text(errors="replace") for path in sorted(tmp_path.glob("worker-*.log")))
     assert "tiersync.resync" in worker_log and "rejected the credentials" in worker_log, worker_log[-3000:]
+    assert "tiersync.reconcile" in worker_log and "tiersync.service_report" in worker_log
     canaries = static_canaries(world.slack.url) + key_canaries(world.key_pem)
     assert leaks({"the fakes' answers": "\n".join(world.echoed)}, canaries)
     found = leaks(captured(world, {"queued messages": queued, "unacked messages": unacked,
