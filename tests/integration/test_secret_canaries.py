@@ -651,8 +651,9 @@ def send_task(redis_url: str, name: str) -> None:
 def test_celery_messages_unacked_tasks_and_the_worker_log_hold_no_secret(
         world: CanaryWorld, processes, tmp_path: Path) -> None:  # noqa: F811 - test_celery's fixture
     """Queue resyncs with ``--enqueue``, run them on a real worker (the Procfile's line) against the password-protected
-    Redis, one of them held mid-write (unacked) and one refused by Zendesk with the headers quoted back; then search
-    the queued messages (task arguments), the unacked ones, the database after, the worker's log and every file."""
+    Redis, one of them held mid-write (unacked) and one refused by Zendesk with the headers quoted back, then a
+    reconcile and a service report as beat queues them; a second worker has a wrong Redis password. Then search the
+    queued messages (task arguments), the unacked ones, the database after, both workers' logs and every file."""
     from worker.io.state import namespace_for
 
     client = redis.Redis.from_url(world.redis_url)
@@ -667,6 +668,7 @@ def test_celery_messages_unacked_tasks_and_the_worker_log_hold_no_secret(
     zendesk = world.sandbox.zendesk
     zendesk.job_polls_before_done = 10**6  # update_many jobs stay in flight until TIERSYNC_JOB_TIMEOUT
     worker = processes("worker", REDIS_URL=world.redis_url, TIERSYNC_JOB_TIMEOUT="2")
+    refused = processes("worker", REDIS_URL=world.redis_url.replace(quote(REDIS_PASSWORD, safe=""), REDIS_WRONG_PASSWORD))
     assert world.run("resync", "--all", "--enqueue").exit_code == 0
     wait_for(lambda: client.hlen("unacked") > 0 and zendesk.count(method="PUT") > 0, 40,
              "a queued resync is mid-write, its message unacked")
@@ -684,8 +686,11 @@ def test_celery_messages_unacked_tasks_and_the_worker_log_hold_no_secret(
     wait_for(lambda: len(list(reports.glob("reconcile-*.json"))) == 1 and len(world.slack.messages) == 1, 30,
              "the queued reconcile wrote its reports and alerted Slack")
     wait_for(lambda: any("service" in path.name for path in reports.iterdir()), 30, "the service report's files")
-    os.killpg(worker.pid, signal.SIGTERM)
-    worker.wait(timeout=15)
+    wait_for(lambda: "invalid username-password pair" in (tmp_path / "worker-1.log").read_text(errors="replace"), 30,
+             "the worker given a wrong Redis password says so")
+    for process in (worker, refused):
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
     worker_log = "\n".join(path.read_text(errors="replace") for path in sorted(tmp_path.glob("worker-*.log")))
     assert "tiersync.resync" in worker_log and "rejected the credentials" in worker_log, worker_log[-3000:]
     assert "tiersync.reconcile" in worker_log and "tiersync.service_report" in worker_log
