@@ -16,7 +16,6 @@ the unacked message while the task runs, and the worker's log.
 from __future__ import annotations
 
 import base64
-import binascii
 import html
 import json
 import logging
@@ -32,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus, unquote, unquote_plus
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -40,6 +39,7 @@ from click.testing import CliRunner
 
 from tests.conftest import EXAMPLE_CONFIG
 from tests.integration.conftest import World
+from tests.integration.leak_search import Canary, decoded_views, leaks, redis_dump
 from tests.integration.test_celery import processes, wait_for  # noqa: F401 - the fixture runs the Procfile's worker
 from worker.cli import main
 from worker.sandbox.httpbase import Request, echo_request
@@ -64,27 +64,6 @@ REDIS_WRONG_PASSWORD = "cnryRedisWrongJ9kL3zX7cV1bN"
 ZD_EMAIL = "sandbox-admin@example.com"
 
 KEY_MARKS = ("-----BEGIN", "-----END")  # PEM armour lines are not secret; the body is
-
-
-@dataclass(frozen=True)
-class Canary:
-    """One secret's canary: its name, its value, and the part of it no legitimate output contains."""
-
-    name: str
-    value: str
-    core: str
-    encoded: bool = True  # also look for the value URL-encoded, HTML/JSON-escaped and base64-encoded
-
-    def needles(self) -> set[str]:
-        """The texts whose presence anywhere is a leak: the value (in several encodings), and 12-character pieces
-        of its core every 6 characters, so a message cut short mid-secret is caught by the piece it keeps (any
-        prefix or suffix of 12 characters, any other fragment of 17)."""
-        forms = {self.value}
-        if self.encoded:
-            forms |= {quote(self.value, safe=""), quote(self.value), quote_plus(self.value), html.escape(self.value),
-                      json.dumps(self.value)[1:-1], base64.b64encode(self.value.encode()).decode().rstrip("=")}
-        forms |= {self.core[i:i + 12] for i in range(0, max(1, len(self.core) - 11), 6)} | {self.core[-12:]}
-        return {form for form in forms if form}
 
 
 def static_canaries(slack_url: str) -> list[Canary]:
@@ -113,33 +92,6 @@ def key_canaries(pem: str) -> list[Canary]:
     lines = [line for line in pem.splitlines() if line and not line.startswith(KEY_MARKS)]
     return [Canary(f"SALESFORCE_PRIVATE_KEY_FILE line {n}", line, line, encoded=False)
             for n, line in enumerate(lines[1:-1], 2)]
-
-
-# ------------------------------------------------------------------------------------------------ the search
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
-
-
-def decoded_views(text: str) -> list[str]:
-    """``text`` and what a reader could decode from it: URL-decoded, HTML/XML-unescaped, base64 runs decoded."""
-    views = list(dict.fromkeys([text, unquote(text), unquote_plus(text), html.unescape(text)]))  # each once
-    decoded = []
-    for run in _BASE64_RUN.findall(text):
-        for decode in (base64.b64decode, base64.urlsafe_b64decode):
-            try:
-                decoded.append(decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
-            except (binascii.Error, ValueError):
-                continue
-    return views + decoded
-
-
-def leaks(captured: dict[str, str], canaries: list[Canary]) -> list[str]:
-    """Every (place, secret, form) where a canary shows, as readable lines; empty when nothing leaked."""
-    needles = [(canary.name, needle) for canary in canaries for needle in canary.needles()]
-    found = []
-    for place, text in captured.items():
-        for view in decoded_views(text):
-            found += [f"{place}: {name} as {needle!r}" for name, needle in needles if needle in view]
-    return sorted(set(found))
 
 
 def test_the_search_finds_each_encoding_of_a_canary() -> None:
@@ -345,29 +297,6 @@ def captured(world: CanaryWorld, extra: dict[str, str] | None = None) -> dict[st
     places["what tiersync wrote into zendesk"] = json.dumps(
         [zd.organizations, zd.fields, zd.trigger_categories, zd.triggers, zd.views, zd.sla_policies], default=str)
     return {**places, **(extra or {})}
-
-
-def redis_dump(url: str) -> str:
-    """Every key of the database and its value, whatever the type (broker queues and unacked messages too)."""
-    client = redis.Redis.from_url(url)
-    parts: list[bytes] = []
-    for key in client.scan_iter(count=500):
-        kind = client.type(key).decode()
-        values: list[bytes]
-        if kind == "string":
-            values = [client.get(key) or b""]
-        elif kind == "list":
-            values = client.lrange(key, 0, -1)
-        elif kind == "hash":
-            values = [item for pair in client.hgetall(key).items() for item in pair]
-        elif kind == "set":
-            values = list(client.smembers(key))
-        elif kind == "zset":
-            values = list(client.zrange(key, 0, -1))
-        else:
-            values = [repr(client.dump(key)).encode()]
-        parts += [key, *values]
-    return "\n".join(part.decode("utf-8", "replace") for part in parts)
 
 
 # ------------------------------------------------------------------------------------------------ the cases
