@@ -149,6 +149,22 @@ def test_error_messages_never_carry_secrets() -> None:
     assert "****" in str(caught.value)
 
 
+@responses.activate
+@pytest.mark.parametrize(("shape", "limit"), [("zendesk", 300), ("salesforce", 300), ("text", 200)])
+def test_a_secret_across_the_cut_is_masked_not_halved(shape: str, limit: int) -> None:
+    """Error text is redacted before it is cut short: a secret straddling the cut would keep its head unmasked."""
+    secret = "canary-straddling-token-0123456789"
+    register_secret(secret)
+    words = "x" * (limit - len(secret) + 10) + secret + " more"  # the cut falls 10 characters before its end
+    bodies = {"zendesk": {"json": {"error": "Forbidden", "description": words}},
+              "salesforce": {"json": [{"errorCode": "X", "message": words}]}, "text": {"body": words}}
+    responses.get(URL, status=403, **bodies[shape])
+    s, _ = session()
+    with pytest.raises(AuthError) as caught:
+        s.get(URL)
+    assert "canary-straddling" not in str(caught.value) and "****" in str(caught.value)
+
+
 def test_pacer_waits_when_window_nearly_spent() -> None:
     now = [100.0]
     sleeps = Sleeps()

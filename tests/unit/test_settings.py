@@ -89,6 +89,28 @@ def test_redis_url_may_carry_a_password(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.redis_url is not None and SECRET in settings.redis_url.get_secret_value()
 
 
+def test_a_redis_password_is_masked_as_written_and_as_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The URL holds the password percent-encoded; redis-py sends it decoded: both spellings are secrets."""
+    from worker.core.redaction import redact
+
+    monkeypatch.setenv("REDIS_URL", "redis://:s3cret%2Fpw%40x@127.0.0.1:6379/0")
+    load_settings()
+    assert redact("s3cret/pw@x and s3cret%2Fpw%40x") == "**** and ****"
+
+
+def test_the_zendesk_basic_credential_is_a_secret_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """zenpy sends ``Basic base64(email/token:TOKEN)``; an error body quoting it back must not show it."""
+    import base64
+
+    from worker.core.redaction import redact
+
+    monkeypatch.setenv("ZENDESK_EMAIL", "admin@example.com")
+    monkeypatch.setenv("ZENDESK_API_TOKEN", SECRET)
+    load_settings()
+    sent = base64.b64encode(f"admin@example.com/token:{SECRET}".encode()).decode()
+    assert redact(f'[["Authorization", "Basic {sent}"]] and bare {sent}') == '[["Authorization", "Basic ****"]] and bare ****'
+
+
 # --- issue 15c: REDIS_URL is parsed at load -----------------------------------------------------------
 
 

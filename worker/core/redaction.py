@@ -6,10 +6,14 @@ and CLI output pass through :func:`redact`. Pure standard library.
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import logging
 import re
 import threading
 from urllib.parse import quote
+from xml.sax.saxutils import escape as xml_escape
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -18,11 +22,24 @@ _MIN_LENGTH = 4  # shorter values would mask ordinary words; real tokens are far
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret (and its URL-encoded form) so :func:`redact` removes it."""
+    """Remember a secret, and the forms it takes on the way out, so :func:`redact` removes it.
+
+    The forms: URL-encoded (a query string, a URL's user-info), XML/HTML-escaped (simple-salesforce escapes the
+    password into its SOAP login body, which a login fault may quote back) and JSON-escaped.
+    """
     if not value or len(value) < _MIN_LENGTH:
         return
+    forms = {value, quote(value, safe=""), xml_escape(value), html.escape(value), json.dumps(value)[1:-1]}
     with _lock:
-        _secrets.update({value, quote(value, safe="")})
+        _secrets.update(forms)
+
+
+def basic_credential(user: str, password: str) -> str:
+    """The value of an HTTP Basic ``Authorization`` header for ``user`` and ``password``, as requests builds it.
+
+    Register it as a secret: it carries the password, base64-encoded, so the password's own entry never matches it.
+    """
+    return base64.b64encode(f"{user}:{password}".encode("latin-1", "replace")).decode("ascii")
 
 
 def clear_secrets() -> None:

@@ -167,21 +167,31 @@ class _ErrorInfo:
 
 
 def _error_info(response: requests.Response) -> _ErrorInfo:
+    """The service's error code and words, redacted, then cut short.
+
+    Redaction comes first: a secret the service quotes back across the cut would otherwise lose its tail,
+    and the head left behind would no longer match the registered value.
+    """
     try:
         body: Any = response.json()
     except ValueError:
-        return _ErrorInfo("", redact(response.text[:200].strip()))
+        return _ErrorInfo("", _shortened(response.text.strip(), 200))
     if isinstance(body, list) and body and isinstance(body[0], dict):  # Salesforce
-        return _ErrorInfo(str(body[0].get("errorCode", "")), redact(str(body[0].get("message", ""))[:300]))
+        return _ErrorInfo(str(body[0].get("errorCode", "")), _shortened(str(body[0].get("message", "")), 300))
     if isinstance(body, dict):  # Zendesk
         error = body.get("error", "")
         code = error.get("title", "") if isinstance(error, dict) else str(error)
         text = body.get("description") or (error.get("message") if isinstance(error, dict) else "") or ""
         details = body.get("details")
         if details:
-            text = f"{text} {json.dumps(details)[:200]}"
-        return _ErrorInfo(code, redact(str(text)[:300]))
+            text = f"{text} {_shortened(json.dumps(details), 200)}"
+        return _ErrorInfo(_shortened(code, 100), _shortened(str(text), 300))
     return _ErrorInfo("", "")
+
+
+def _shortened(text: str, limit: int) -> str:
+    """``text`` redacted, then at most ``limit`` characters (never the other way round)."""
+    return redact(text)[:limit]
 
 
 def _is_sign_in(path: str, status: int, response: requests.Response) -> bool:

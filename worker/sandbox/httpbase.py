@@ -87,6 +87,7 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds the server waits before answering (a slow service; a client's read timeout)
 
     def encode(self) -> bytes:
         if self.body is None or self.status in (204, 304):
@@ -159,7 +160,11 @@ class Router(Generic[S]):
 
 @dataclass
 class FaultRule:
-    """Fault injection: the next ``remaining`` matching requests get this canned response."""
+    """Fault injection: the next ``remaining`` matching requests get this canned response.
+
+    ``body`` may be a function of the request (e.g. :func:`echo_request`), for an error that quotes it back;
+    ``delay`` makes the answer late by that many seconds.
+    """
 
     remaining: int
     status: int
@@ -167,6 +172,7 @@ class FaultRule:
     headers: dict[str, str] | None = None
     path_contains: str = ""
     method: str | None = None
+    delay: float = 0.0
 
     def matches(self, method: str, target: str) -> bool:
         if self.remaining <= 0:
@@ -176,15 +182,32 @@ class FaultRule:
         return self.path_contains in target
 
 
-def take_fault(rules: list[FaultRule], method: str, target: str) -> Response | None:
-    """Consume one matching fault rule (caller holds the lock) and build its response."""
+def take_fault(rules: list[FaultRule], method: str, target: str, request: Request | None = None) -> Response | None:
+    """Consume one matching fault rule (caller holds the lock) and build its response.
+
+    A callable ``body`` is called with ``request`` (the request being answered) to build the body.
+    """
     for rule in rules:
         if rule.matches(method, target):
             rule.remaining -= 1
             if rule.remaining <= 0:
                 rules.remove(rule)
-            return Response(rule.status, rule.body, dict(rule.headers or {}))
+            body = rule.body(request) if callable(rule.body) else rule.body
+            return Response(rule.status, body, dict(rule.headers or {}), rule.delay)
     return None
+
+
+def echo_request(request: Request | None) -> str:
+    """The whole request as text: method, path and query, every header, the body.
+
+    For error bodies that quote the request back, as some proxies and debugging gateways do (a test's
+    ``fail_next(..., body=echo_request)``): the credentials sent come back in the answer.
+    """
+    if request is None:
+        return ""
+    target = request.path + (f"?{request.raw_query}" if request.raw_query else "")
+    headers = "\n".join(f"{name}: {value}" for name, value in request.headers.items())
+    return f"{request.method} {target}\n{headers}\n\n{request.body.decode('utf-8', 'replace')}"
 
 
 class App(Protocol):
@@ -228,6 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"sandbox: internal error on {self.command} {self.path}\n{text}")
             response = Response(500, {"error": "InternalServerError", "description": text.splitlines()[-1]})
         payload = response.encode()
+        if response.delay:
+            time.sleep(response.delay)  # outside the fake's lock: other requests are served meanwhile
         self.send_response(response.status)
         headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
         for name, value in headers.items():

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape, unescape
 
 from worker.core.ids import to_18
@@ -65,6 +66,9 @@ class FakeSalesforce:
         self.username = "integration@sandbox.example.com"
         self.password = secrets.token_urlsafe(12)
         self.security_token = secrets.token_urlsafe(18)
+        self.consumer_key: str | None = None  # the connected app of the JWT bearer flow (None: no JWT sign-in)
+        self.jwt_public_key: bytes | None = None  # PEM public key the JWT assertion must be signed with
+        self.jwt_assertions: list[str] = []  # every assertion received (a signed credential, for leak checks)
         self._faults: list[FaultRule] = []
         self._cursors: OrderedDict[str, tuple[list[dict[str, Any]], int]] = OrderedDict()
         self._rng = random.Random()
@@ -156,10 +160,13 @@ class FakeSalesforce:
             record["LastModifiedDate"] = record["SystemModstamp"] = self._next_stamp()
 
     def fail_next(self, count: int, status: int, body: Any, headers: dict[str, str] | None = None,
-                  path_contains: str = "") -> None:
-        """Answer the next ``count`` requests whose path (with query) contains ``path_contains`` with this."""
+                  path_contains: str = "", *, delay: float = 0.0) -> None:
+        """Answer the next ``count`` requests whose path (with query) contains ``path_contains`` with this.
+
+        ``body`` may be a function of the request (``httpbase.echo_request``); ``delay`` answers late.
+        """
         with self.lock:
-            self._faults.append(FaultRule(count, status, body, headers, path_contains))
+            self._faults.append(FaultRule(count, status, body, headers, path_contains, delay=delay))
 
     def reset_requests(self) -> None:
         with self.lock:
@@ -172,7 +179,7 @@ class FakeSalesforce:
         with self.lock:
             self.requests.append((request.method, request.path))
             target = request.path + ("?" + request.raw_query if request.raw_query else "")
-            response = take_fault(self._faults, request.method, target) or self._serve(request)
+            response = take_fault(self._faults, request.method, target, request) or self._serve(request)
             response.headers.setdefault("Sforce-Limit-Info", f"api-usage={self.api_used}/{self.daily_limit}")
             return response
 
@@ -246,6 +253,34 @@ def _soap_login(sf: FakeSalesforce, request: Request) -> Response:
     server_url = f"{sf.base_url}/services/Soap/u/{request.params['version']}/00D000000000001"
     xml = _LOGIN_OK.format(server_url=escape(server_url), session_id=escape(sf.access_token))
     return Response(200, xml, {"Content-Type": "text/xml; charset=utf-8"})
+
+
+@_router.route("POST", r"/services/oauth2/token")
+def _oauth_token(sf: FakeSalesforce, request: Request) -> Response:
+    """The OAuth 2.0 JWT bearer flow: a signed assertion (iss consumer key, sub username) for an access token.
+
+    Answers like Salesforce: ``{"access_token", "instance_url", ...}``, or 400 ``invalid_grant`` /
+    ``invalid_client_id`` with an ``error_description``.
+    """
+    import jwt  # PyJWT comes with simple-salesforce; only this endpoint needs it
+
+    form = parse_qs(request.body.decode("utf-8", "replace"))
+    assertion = (form.get("assertion") or [""])[0]
+    sf.jwt_assertions.append(assertion)
+    if (form.get("grant_type") or [""])[0] != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not assertion:
+        return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
+    if sf.consumer_key is None or sf.jwt_public_key is None:
+        return Response(400, {"error": "invalid_client_id", "error_description": "client identifier invalid"})
+    try:
+        claims = jwt.decode(assertion, sf.jwt_public_key, algorithms=["RS256"], options={"verify_aud": False})
+    except jwt.PyJWTError:
+        return Response(400, {"error": "invalid_grant", "error_description": "invalid assertion"})
+    if claims.get("iss") != sf.consumer_key:
+        return Response(400, {"error": "invalid_client_id", "error_description": "client identifier invalid"})
+    if claims.get("sub") != sf.username:
+        return Response(400, {"error": "invalid_grant", "error_description": "user hasn't approved this consumer"})
+    return Response(200, {"access_token": sf.access_token, "instance_url": sf.base_url, "token_type": "Bearer",
+                          "scope": "api", "id": f"{sf.base_url}/id/00D000000000001AAA/005000000000001AAA"})
 
 
 @_router.route("GET", r"/services/data")

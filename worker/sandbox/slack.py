@@ -56,7 +56,7 @@ class ReceivedPost:
 @dataclass
 class _Scripted:
     status: int
-    body: str
+    body: str | Callable[[Request], str]  # a function of the request: an answer that quotes it (echo_request)
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
 
@@ -103,9 +103,11 @@ class SlackReceiver:
         """The JSON bodies of the messages Slack would have posted (answered 200)."""
         return [post.body for post in self.posts if post.status == 200]
 
-    def fail_next(self, status: int, body: str = "", headers: dict[str, str] | None = None, *, times: int = 1,
-                  delay: float = 0.0) -> None:
+    def fail_next(self, status: int, body: str | Callable[[Request], str] = "", headers: dict[str, str] | None = None,
+                  *, times: int = 1, delay: float = 0.0) -> None:
         """Answer the next ``times`` POSTs with ``status`` and ``body`` (after ``delay`` seconds), in order.
+
+        ``body`` may be a function of the request, e.g. ``httpbase.echo_request`` (an answer quoting the URL).
 
         E.g. ``fail_next(429, "rate_limited", {"Retry-After": "1"})``, ``fail_next(404, "no_service")``,
         ``fail_next(500, "rollup_error", times=2)``; ``fail_next(200, "ok", delay=2)`` answers late (a timeout).
@@ -133,7 +135,8 @@ class SlackReceiver:
         if scripted is not None:
             if scripted.delay:
                 time.sleep(scripted.delay)
-            response = Response(scripted.status, scripted.body, {**_TEXT, **scripted.headers})
+            text = scripted.body(request) if callable(scripted.body) else scripted.body
+            response = Response(scripted.status, text, {**_TEXT, **scripted.headers})
         else:
             response = Response(*self._answer(request, body), dict(_TEXT))
         headers = {key: value for key, value in request.headers.items()}

@@ -13,15 +13,14 @@ import os
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from worker.core.errors import ConfigError
-from worker.core.redaction import register_secret
+from worker.core.redaction import basic_credential, register_secret
 from worker.envnames import UnknownVariable, unknown_variables
-from worker.settings.runtime import RuntimeSettings, default_state_dir
+from worker.settings.runtime import RuntimeSettings, default_state_dir, register_redis_password
 from worker.settings.salesforce import SalesforceAuth, SalesforceSettings
 from worker.settings.scheduler import SchedulerSettings
 from worker.settings.slack import SlackSettings
@@ -43,9 +42,10 @@ class Settings(SalesforceSettings, ZendeskSettings, SlackSettings, SchedulerSett
                        self.zendesk_api_token, self.zendesk_oauth_token, self.slack_webhook_url):
             if secret is not None:
                 register_secret(secret.get_secret_value())
+        if self.zendesk_email and self.zendesk_api_token is not None:  # what zenpy sends: Basic b64(email/token:TOKEN)
+            register_secret(basic_credential(f"{self.zendesk_email}/token", self.zendesk_api_token.get_secret_value()))
         if self.redis_url is not None:
-            password = urlsplit(self.redis_url.get_secret_value()).password
-            register_secret(password)
+            register_redis_password(self.redis_url.get_secret_value())
 
     @property
     def has_credentials(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,12 +69,27 @@ class RuntimeSettings(BaseSettings):
         url = value.get_secret_value().strip() if value is not None else ""
         if not url:
             return None
-        register_secret(urlsplit(url).password)  # before any message could quote it
+        register_redis_password(url)  # before any message could quote it
         problem = redis_url_problem(url)
         if problem:
             raise ValueError(problem)  # the message never contains the URL: it may hold a password
         return SecretStr(url)
 
+
+
+def register_redis_password(url: str) -> None:
+    """Register the password of a Redis URL as a secret: as written (percent-encoded) and as sent (decoded).
+
+    redis-py sends ``unquote(password)``; a password with ``/``, ``@`` or ``%`` is written encoded in the URL,
+    so its two spellings differ and each must be masked.
+    """
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # a malformed host: redis_url_problem reports it, quoting nothing
+        return
+    if password:
+        register_secret(password)
+        register_secret(unquote(password))
 
 
 def default_state_dir() -> Path:

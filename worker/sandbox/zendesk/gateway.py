@@ -30,7 +30,7 @@ def serve(zd: FakeZendesk, request: Request) -> Response:
     query = unquote(request.raw_query)
     zd.requests.append((request.method, path, query))
     target = path + ("?" + query if query else "")
-    response = take_fault(zd.faults, request.method, target)
+    response = take_fault(zd.faults, request.method, target, request)
     if response is None:
         response = _admit(zd, request, path)
         if 200 <= response.status < 300:  # served and applied: a ghost-write rule now hides the answer

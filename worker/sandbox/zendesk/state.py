@@ -124,10 +124,13 @@ class ZendeskState:
             self.requests.clear()
 
     def fail_next(self, count: int, status: int, body: Any, headers: dict[str, str] | None = None,
-                  path_contains: str = "", method: str | None = None) -> None:
-        """Answer the next ``count`` matching requests (path with ``?query``) with this response."""
+                  path_contains: str = "", method: str | None = None, *, delay: float = 0.0) -> None:
+        """Answer the next ``count`` matching requests (path with ``?query``) with this response.
+
+        ``body`` may be a function of the request (``httpbase.echo_request``); ``delay`` answers late.
+        """
         with self.lock:
-            self.faults.append(FaultRule(count, status, body, headers, path_contains, method))
+            self.faults.append(FaultRule(count, status, body, headers, path_contains, method, delay))
 
     def commit_then_fail_next(self, count: int, status: int, method: str, path_contains: str = "",
                               body: Any = None, headers: dict[str, str] | None = None) -> None:
