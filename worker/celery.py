@@ -11,6 +11,12 @@ Broker at REDIS_URL. The settings that make a Redis broker safe for these tasks 
   all three places Celery reads it (broker and result-backend transport options, and
   ``visibility_timeout``); the shortest one wins when apps share a broker (celery#7651).
 - no result backend: outcomes go to the log, the run history and the metrics.
+- stopping: with ``REMAP_SIGTERM=SIGQUIT`` in the environment (the Docker image sets it; on Heroku,
+  ``heroku config:set REMAP_SIGTERM=SIGQUIT``), SIGTERM starts a cold shutdown: a running task gets
+  :data:`SOFT_SHUTDOWN_SECONDS` to finish (``worker_soft_shutdown_timeout``), then its message goes back on the
+  queue and the worker exits, well inside a platform's grace period (Docker 10 s, Heroku 30 s, Kubernetes 60 s
+  here). Without it, SIGTERM to the main process alone (Kubernetes, ``docker stop``) waits for the task, the
+  platform's SIGKILL comes first, and the message waits out the visibility timeout (an hour) before it runs again.
 
 The beat schedule comes from Settings (TIERSYNC_SYNC_INTERVAL and friends). Exactly one beat may
 run: the deployment files give it its own process type with one replica.
@@ -19,6 +25,7 @@ run: the deployment files give it its own process type with one replica.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from celery import Celery
@@ -28,6 +35,7 @@ from worker.logsetup import protect_handlers, quiet_client_loggers
 from worker.settings import Settings, load_settings
 
 VISIBILITY_MARGIN = 3  # the visibility timeout is this many task time limits (and at least an hour)
+SOFT_SHUTDOWN_SECONDS = 5.0  # a stopping worker's running task may finish within this; then it is re-queued
 
 
 def configure(app: Celery, settings: Settings) -> None:
@@ -47,6 +55,7 @@ def configure(app: Celery, settings: Settings) -> None:
         result_backend_transport_options={"visibility_timeout": visibility},
         visibility_timeout=visibility,
         task_ignore_result=True,
+        worker_soft_shutdown_timeout=SOFT_SHUTDOWN_SECONDS,
         result_backend=None,
         worker_hijack_root_logger=False,
         beat_schedule=beat_schedule(settings),
@@ -71,6 +80,14 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
+def schedule_interval(settings: Settings, task_name: str, kwargs: dict[str, Any]) -> float | None:
+    """The interval of the beat entry that sends ``task_name`` with ``kwargs``; None when beat sends no such message."""
+    for entry in beat_schedule(settings).values():
+        if entry["task"] == task_name and entry["kwargs"] == kwargs:
+            return float(entry["schedule"])
+    return None
+
+
 @after_setup_logger.connect
 @after_setup_task_logger.connect
 def _redact_celery_logging(logger: logging.Logger, *args: Any, **kwargs: Any) -> None:
@@ -78,6 +95,15 @@ def _redact_celery_logging(logger: logging.Logger, *args: Any, **kwargs: Any) ->
     protect_handlers(logger)
     protect_handlers(logging.getLogger())
     quiet_client_loggers()
+
+
+@worker_init.connect
+def _warn_without_remap_sigterm(*args: Any, **kwargs: Any) -> None:
+    """Say so at start when SIGTERM would not re-queue a running task (REMAP_SIGTERM is read by Celery at import)."""
+    if os.environ.get("REMAP_SIGTERM") != "SIGQUIT":
+        logging.getLogger("worker.celery").warning(
+            "REMAP_SIGTERM is not SIGQUIT: a SIGTERM to this worker waits for its running task, and a task cut off "
+            "by the platform's SIGKILL runs again only after the visibility timeout; set REMAP_SIGTERM=SIGQUIT")
 
 
 @worker_init.connect

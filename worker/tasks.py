@@ -3,32 +3,84 @@
 Arguments are ids and options, never secrets: each task loads Settings and the tier file itself
 and builds fresh adapters. A run that finds the lock held is skipped (beat) or retried later
 (manual resync); a retryable failure goes back to Celery with the countdown the service asked
-for (Retry-After) instead of sleeping in the worker; redeliveries are bounded.
+for (Retry-After) instead of sleeping in the worker.
+
+Every task runs through :class:`GuardedTask`: a message whose worker process keeps dying is delivered at most
+:data:`MAX_DELIVERIES` times, then dead-lettered with one Slack alert (no message loop), and a beat message
+runs only if no other message of its schedule entry ran within most of one interval (a second beat process
+does not double the jobs). See :mod:`worker.io.taskguard`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
 from celery import Task
 
-from worker.celery import app
+from worker.celery import app, schedule_interval
 from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ExitCode, TiersyncError
 from worker.core.record import RunRecord
 from worker.core.routing import routing_due
 from worker.engine import ROUTING_SECTIONS, Section, Services, SyncRequest, run_sync
+from worker.io.redisclient import redis_client
 from worker.io.slack import notifier_from_settings
+from worker.io.taskguard import DEAD_LETTER_KEY, WINDOW_SHARE, TaskGuard
 from worker.metrics import observe
 from worker.reconcile import FORMATS, ReconcileRequest, run_reconcile
+from worker.render.slack import dead_letter_message
 from worker.service_report import FORMATS as SERVICE_FORMATS
 from worker.service_report import ServiceRequest, run_service_report
 from worker.services import build_report_store, build_service_readers, build_services
-from worker.settings import load_settings
+from worker.settings import Settings, load_settings
 
 log = logging.getLogger("worker.tasks")
 MAX_RETRIES = 5
+MAX_DELIVERIES = 3  # deliveries of one message that may die with their worker; the next one is dead-lettered
+DEAD_LETTERED = -1  # the result of a dead-lettered delivery (no run happened)
+
+
+class GuardedTask(Task):  # type: ignore[misc]  # Celery's Task is untyped
+    """A task whose deliveries are counted (poison messages are dead-lettered) and whose beat runs are deduped."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task body once for this delivery, unless the guard says it must not run."""
+        task_id = self.request.id
+        settings = load_settings()
+        if task_id is None or settings.redis_url is None:  # called in-process, not delivered: nothing to guard
+            return super().__call__(*args, **kwargs)
+        guard = TaskGuard(redis_client(settings.redis_url.get_secret_value()))
+        try:
+            deliveries = guard.arrive(task_id)
+        except Exception as exc:  # noqa: BLE001 - a Redis blip must not drop the message: run it unguarded
+            log.warning("%s[%s]: delivery not counted (%s)", self.name, task_id, type(exc).__name__)
+            return super().__call__(*args, **kwargs)
+        if deliveries > MAX_DELIVERIES:
+            _dead_letter(guard, settings, self.name, task_id, kwargs, deliveries - 1)
+            return DEAD_LETTERED
+        interval = schedule_interval(settings, self.name, kwargs) if kwargs.get("trigger") == "beat" else None
+        if interval is not None and not guard.claim_window(self.name, kwargs, task_id, interval):
+            guard.settle(task_id)
+            log.info("%s %s: skipped, another beat message of this schedule entry ran less than %.0fs ago",
+                     self.name, kwargs, interval * WINDOW_SHARE)
+            return int(ExitCode.OK)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            guard.settle(task_id)
+
+
+def _dead_letter(guard: TaskGuard, settings: Settings, task_name: str, task_id: str, kwargs: dict[str, Any],
+                 crashed: int) -> None:
+    """Take a message that killed its worker ``crashed`` times off the queue; alert once per alert window."""
+    entry = guard.dead_letter(task_name, task_id, kwargs, crashed)
+    log.error("%s[%s] %s: its worker process died on each of %d deliveries; dead-lettered to %s, not run again",
+              task_name, task_id, kwargs, crashed, DEAD_LETTER_KEY)
+    notifier = notifier_from_settings(settings)
+    if notifier is not None and guard.first_alert(task_name, kwargs, settings.tiersync_alert_repeat_after):
+        notifier.send(dead_letter_message(entry, DEAD_LETTER_KEY))
 
 
 def run_request(request: SyncRequest, trigger: str) -> RunRecord:
@@ -64,7 +116,7 @@ def _settle(task: Task, record: RunRecord, *, retry_when_locked: bool) -> int:
     return int(record.exit_code)
 
 
-@app.task(name="tiersync.sync", bind=True, acks_late=True, reject_on_worker_lost=True)
+@app.task(name="tiersync.sync", bind=True, acks_late=True, reject_on_worker_lost=True, base=GuardedTask)
 def sync(self: Task, mode: str = "incremental", trigger: str = "beat") -> int:
     """A scheduled (or queued) incremental or full sync."""
     if mode not in ("incremental", "full"):
@@ -73,7 +125,7 @@ def sync(self: Task, mode: str = "incremental", trigger: str = "beat") -> int:
     return _settle(self, run_request(request, trigger), retry_when_locked=trigger != "beat")
 
 
-@app.task(name="tiersync.resync", bind=True, acks_late=True, reject_on_worker_lost=True)
+@app.task(name="tiersync.resync", bind=True, acks_late=True, reject_on_worker_lost=True, base=GuardedTask)
 def resync(self: Task, account_ids: list[str] | None = None, tier: str | None = None,
            trigger: str = "manual") -> int:
     """A queued resync: the given (canonical) account ids, a tier's accounts, or every account."""
@@ -84,14 +136,14 @@ def resync(self: Task, account_ids: list[str] | None = None, tier: str | None = 
     return _settle(self, run_request(request, trigger), retry_when_locked=True)
 
 
-@app.task(name="tiersync.routing_apply", bind=True, acks_late=True, reject_on_worker_lost=True)
+@app.task(name="tiersync.routing_apply", bind=True, acks_late=True, reject_on_worker_lost=True, base=GuardedTask)
 def routing_apply(self: Task, trigger: str = "beat") -> int:
     """Keep the per-tier triggers, views and SLA policies in step with the tier file."""
     return _settle(self, run_request(SyncRequest(mode="full", sections=ROUTING_SECTIONS), trigger),
                    retry_when_locked=trigger != "beat")
 
 
-@app.task(name="tiersync.reconcile", bind=True, acks_late=True, reject_on_worker_lost=True)
+@app.task(name="tiersync.reconcile", bind=True, acks_late=True, reject_on_worker_lost=True, base=GuardedTask)
 def reconcile(self: Task, trigger: str = "beat") -> int:
     """A scheduled reconciliation: report files, a Slack alert on new drift, a repair if configured.
 
@@ -112,7 +164,7 @@ def reconcile(self: Task, trigger: str = "beat") -> int:
     return _settle(self, result.record, retry_when_locked=False)
 
 
-@app.task(name="tiersync.service_report", bind=True, acks_late=True, reject_on_worker_lost=True)
+@app.task(name="tiersync.service_report", bind=True, acks_late=True, reject_on_worker_lost=True, base=GuardedTask)
 def service_report(self: Task, trigger: str = "beat") -> int:
     """The scheduled per-tier service report; read-only, it takes no run lock.
 
@@ -162,4 +214,5 @@ def enqueue_resync(account_ids: list[str] | None, tier: str | None = None) -> st
                                hint="check REDIS_URL and that Redis is running, or run without --enqueue") from None
 
 
-__all__ = ["TiersyncError", "enqueue_resync", "reconcile", "resync", "routing_apply", "service_report", "sync"]
+__all__ = ["GuardedTask", "TiersyncError", "enqueue_resync", "reconcile", "resync", "routing_apply", "service_report",
+           "sync"]

@@ -27,3 +27,21 @@ def test_exactly_one_beat_in_every_deployment() -> None:
     procfile = (ROOT / "Procfile").read_text()
     assert sum(line.startswith("beat:") for line in procfile.splitlines()) == 1
     assert " -B" not in procfile and "--beat" not in procfile
+
+
+def test_sigterm_requeues_the_running_task_inside_every_grace_period() -> None:
+    import yaml
+    from celery import Celery
+
+    from worker.celery import configure
+    from worker.settings import Settings
+
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert re.search(r"^ENV REMAP_SIGTERM=SIGQUIT$", dockerfile, re.MULTILINE)  # SIGTERM starts a cold shutdown
+    assert "REMAP_SIGTERM=SIGQUIT" in (ROOT / "Procfile").read_text()  # Heroku's config var, told where it runs
+    app = Celery("test")
+    configure(app, Settings(_env_file=None))
+    soft = app.conf.worker_soft_shutdown_timeout
+    worker = yaml.safe_load((ROOT / "deploy" / "kubernetes" / "worker.yaml").read_text())
+    grace = worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert 0 < soft < min(10, 30, grace) - 2  # Docker's default, Heroku's, ours: time left to re-queue and exit

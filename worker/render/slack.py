@@ -21,6 +21,7 @@ notification fallback and is kept to one short line.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -201,3 +202,21 @@ def service_message(document: dict[str, Any], report_location: str) -> dict[str,
     where = f"Full report: {slack_text(report_location, LOCATION_CHARS)}"
     blocks.append({"type": "context", "elements": [_mrkdwn(where)]})
     return {"text": f"tiersync: {len(below)} tier(s) below the minimum SLA achievement", "blocks": blocks}
+
+
+def dead_letter_message(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    """The alert for a dead-lettered task message: which task, its arguments, how many deliveries died.
+
+    Args:
+        entry: the dead letter (``worker.io.taskguard.TaskGuard.dead_letter``): task, task_id, kwargs, deliveries.
+        where: where the dead letters are kept (the Redis list's name), shown as text.
+
+    """
+    task = slack_text(entry.get("task"))
+    arguments = slack_text(json.dumps(entry.get("kwargs") or {}, sort_keys=True, default=str), DETAIL_CHARS)
+    text = (f"Task *{task}* (id {slack_text(entry.get('task_id'))}, arguments {arguments}) lost its worker "
+            f"process on each of {_count(entry.get('deliveries'))} deliveries, so it was taken off the queue "
+            f"and kept in the Redis list {slack_text(where)}. Look at the worker logs and the "
+            "workers' memory limit, then queue it again.")
+    blocks = [_header("tiersync: a task keeps crashing its worker"), _section(text)]
+    return {"text": f"tiersync: task {task} dead-lettered", "blocks": blocks}
