@@ -96,7 +96,7 @@ def run_reconcile(config: TierFile, services: Services, store: ReportStore, requ
     """Reconcile once: read (and with ``fix``, repair), report, keep, write files, alert."""
     failed_before = set(services.state.load().failed_ids)
     sync = SyncRequest(mode="full", dry_run=not request.fix, force=request.force, sections=_sections(config),
-                       trigger=request.trigger, lock_wait=request.lock_wait)
+                       trigger=request.trigger, lock_wait=request.lock_wait, keep_unchanged=True)
     record = run_sync(_for_fix(config) if request.fix else config, services, sync)
     result = ReconcileResult(record, exit_code=int(record.exit_code))
     if record.plan is None or not record.plan.full or (record.error and not record.writes):

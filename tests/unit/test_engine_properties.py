@@ -51,6 +51,7 @@ TIER_FIELD = "Support_Tier__c"
 LEGACY = "legacy_gold"
 OUR_TAGS = tuple(tier["tag"] for tier in TIERS)
 TITLES = {tier["tag"]: tier["title"] for tier in TIERS}
+TIER_OF_TAG = {tier["tag"]: tier["name"] for tier in TIERS}
 TAG_BY_VALUE = {value.strip().casefold(): tier["tag"] for tier in TIERS for value in tier["salesforce_values"]}
 
 KNOWN_VALUES = ["Enterprise", "Tier 1", "Professional", "Starter", "  tier 1 ", "STARTER", "enterprise"]
@@ -225,7 +226,17 @@ class EngineMachine(RuleBasedStateMachine):
         read = set(sf.returned)
         ids = [item.account_id for item in plan.accounts]
         assert len(ids) == len(set(ids)), f"an account has several outcomes: {Counter(ids).most_common(3)}"
-        assert set(ids) == read, f"read {sorted(read)} but planned {sorted(ids)}"
+        assert set(ids) <= read, f"read {sorted(read)} but planned {sorted(ids)}"
+        # A full run lists only what it writes or rejects; the accounts already at their tier are counted.
+        counted = Counter({tier: n for tier, n in plan.unchanged_by_tier})
+        assert not counted or plan.full
+        assert len(ids) + sum(counted.values()) == len(read), (len(ids), counted, len(read))
+        unlisted: Counter[str] = Counter()
+        for account_id in read - set(ids):
+            orgs, tag = self.claims[account_id], tag_for(self.sf.value(account_id))
+            assert len(orgs) == 1 and tag is not None and before[orgs[0]] == tag, f"{account_id} was not listed"
+            unlisted[TIER_OF_TAG[tag]] += 1
+        assert unlisted == counted, (unlisted, counted)
         summary = run_summary(record)
         assert sum(summary["outcomes"].values()) == summary["accounts"] == len(read)
         assert summary["writes"]["planned"] == len(plan.changes)

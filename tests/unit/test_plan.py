@@ -3,7 +3,7 @@ import pytest
 from tests.unit.helpers import account, account_id, make_config, org
 from worker.core.actions import Action
 from worker.core.errors import PlanRefusedError
-from worker.core.plan import FieldPlan, Outcome, RejectReason, build_plan, check_change_fraction
+from worker.core.plan import FieldPlan, Outcome, RejectReason, build_plan, check_change_fraction, only_tier
 
 FIELD = FieldPlan(action=Action.NONE, key="support_tier", title="Support tier", field_id=1)
 
@@ -31,6 +31,25 @@ def test_every_account_ends_in_exactly_one_outcome() -> None:
     assert outcome_of(plan, 4).outcome is Outcome.NO_ORGANIZATION
     assert outcome_of(plan, 5).reason is RejectReason.DUPLICATE_ORGANIZATIONS
     assert [d.organization_ids for d in plan.duplicates] == [(5001, 5002)]
+
+
+def test_a_plan_without_its_unchanged_accounts_counts_them_and_keeps_the_same_totals() -> None:
+    accounts = [account(1, "Enterprise"), account(2, "Starter"), account(3, "Platinum"), account(4, "Enterprise"),
+                account(6, "Starter"), account(7, "Enterprise")]
+    organizations = [org(1, None), org(2, "tier_starter"), org(3, "tier_starter"), org(6, "tier_starter"),
+                     org(7, "tier_enterprise")]
+    listed = plan_for(accounts, organizations)
+    counted = build_plan(make_config(), accounts, organizations, FIELD, full=True, keep_unchanged=False)
+    assert [i.account_id for i in counted.accounts] == [account_id(n) for n in (1, 3, 4)]
+    assert counted.unchanged_by_tier == (("enterprise", 1), ("starter", 2))
+    assert counted.account_count == listed.account_count == 6
+    assert counted.outcome_counts() == listed.outcome_counts()
+    assert counted.tier_counts() == listed.tier_counts() == {"enterprise": {"set_tier": 1, "unchanged": 1},
+                                                             "starter": {"unchanged": 2}}
+    assert counted.population == listed.population == 5
+    assert counted.fingerprint == listed.fingerprint
+    starter = only_tier(counted, "tier_starter", "starter")
+    assert starter.account_count == 3 and starter.outcome_counts()[Outcome.UNCHANGED] == 2
 
 
 def test_matches_15_char_and_case_folded_external_ids() -> None:

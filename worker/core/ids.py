@@ -35,7 +35,8 @@ def _restore_case(id18: str) -> str:
     """Rebuild the exact case of an 18-character id whose letters may have been re-cased."""
     suffix = id18[15:].upper()
     if _suffix(id18[:15]) == suffix:  # already in its own case (the usual: ids are copied, not re-cased)
-        return id18[:15] + suffix
+        # The value itself when it is canonical: a full read keeps one string per id, not two (bench/).
+        return id18 if id18[15:] == suffix else id18[:15] + suffix
     restored = []
     for chunk, suffix_char in enumerate(suffix):
         if suffix_char not in _SUFFIX_ALPHABET:

@@ -7,8 +7,7 @@ Zendesk compares ``external_id`` case-insensitively and organizations may carry 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from worker.core.ids import try_to_18
@@ -30,16 +29,21 @@ class OrganizationIndex:
 
     """
 
-    by_account: dict[str, tuple[Organization, ...]]
+    by_account: Mapping[str, tuple[Organization, ...]]
     foreign: tuple[Organization, ...]
     without_external_id: int
-    padded: dict[str, tuple[Organization, ...]] = field(default_factory=dict)
+    padded: Mapping[str, tuple[Organization, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, organizations: Iterable[Organization]) -> OrganizationIndex:
-        """Index organizations, de-duplicating repeated reads of the same organization id."""
-        grouped: dict[str, dict[int, Organization]] = defaultdict(dict)
-        padded: dict[str, dict[int, Organization]] = defaultdict(dict)
+        """Index organizations, de-duplicating repeated reads of the same organization id.
+
+        A full read indexes every organization of the account (100,000 and more), so the usual case, one
+        organization per account id, costs one dict entry and a 1-tuple; only ids that several
+        organizations claim are grouped in a dict of their own.
+        """
+        grouped = _Grouping()
+        padded = _Grouping()
         foreign: dict[int, Organization] = {}
         without = set()
         for organization in organizations:
@@ -50,18 +54,67 @@ class OrganizationIndex:
             if canonical is None:
                 foreign[organization.id] = organization
             elif organization.external_id != organization.external_id.strip():
-                padded[canonical][organization.id] = organization
+                padded.add(canonical, organization)
             else:
-                grouped[canonical][organization.id] = organization
-        return cls(_sorted(grouped), tuple(foreign.values()), len(without), _sorted(padded))
+                grouped.add(canonical, organization)
+        return cls(grouped.tuples(), tuple(foreign.values()), len(without), padded.tuples())
 
     def duplicates(self) -> dict[str, tuple[Organization, ...]]:
         """Account ids that more than one organization claims."""
+        if isinstance(self.by_account, _Claims):
+            return dict(self.by_account.several)
         return {key: orgs for key, orgs in self.by_account.items() if len(orgs) > 1}
 
 
-def _sorted(grouped: dict[str, dict[int, Organization]]) -> dict[str, tuple[Organization, ...]]:
-    return {key: tuple(sorted(orgs.values(), key=lambda o: o.id)) for key, orgs in grouped.items()}
+class _Grouping:
+    """Organizations by canonical account id: one entry per id, a group only where several claim it."""
+
+    def __init__(self) -> None:
+        self.single: dict[str, Organization] = {}
+        self.several: dict[str, dict[int, Organization]] = {}
+
+    def add(self, key: str, organization: Organization) -> None:
+        """Note that ``organization`` claims ``key`` (a repeated read of the same organization id replaces it)."""
+        group = self.several.get(key)
+        if group is not None:
+            group[organization.id] = organization
+            return
+        first = self.single.setdefault(key, organization)
+        if first.id == organization.id:
+            self.single[key] = organization
+        else:
+            self.several[key] = {first.id: first, organization.id: organization}
+            del self.single[key]
+
+    def tuples(self) -> Mapping[str, tuple[Organization, ...]]:
+        """Key -> its organizations, sorted by id."""
+        several = {key: tuple(sorted(group.values(), key=lambda o: o.id)) for key, group in self.several.items()}
+        return _Claims(self.single, several)
+
+
+class _Claims(Mapping[str, tuple[Organization, ...]]):
+    """A read-only map of canonical id -> organizations, without a tuple per key for the usual single claim.
+
+    At 100,000 organizations a 1-tuple each is about 5 MiB; the tuple is made when a key is looked up.
+    """
+
+    def __init__(self, single: dict[str, Organization], several: dict[str, tuple[Organization, ...]]) -> None:
+        self.single = single
+        self.several = several
+
+    def __getitem__(self, key: str) -> tuple[Organization, ...]:
+        organization = self.single.get(key)
+        return (organization,) if organization is not None else self.several[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.single
+        yield from self.several
+
+    def __len__(self) -> int:
+        return len(self.single) + len(self.several)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.single or key in self.several
 
 
 def external_id_forms(account_id: str) -> tuple[str, str]:

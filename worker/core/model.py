@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,15 @@ class Organization:
     external_id: str | None
     tier_tag: str | None
     updated_at: str | None = None
+
+
+def tag_value(value: object) -> str | None:
+    """A dropdown value as read (None when unset), interned.
+
+    A full read holds one per organization and there are only a few distinct tags, so 100,000
+    organizations share a handful of strings, not 100,000 copies.
+    """
+    return None if value in (None, "") else sys.intern(str(value))
 
 
 @dataclass(frozen=True)

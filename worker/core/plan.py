@@ -8,6 +8,7 @@ replace more existing values than ``max_change_fraction`` allows.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -118,6 +119,30 @@ class Plan:
     manual_edits: tuple[ManualEdit, ...] = ()
     removals: tuple[Removal, ...] = ()
     holders: tuple[tuple[str, int], ...] = ()  # full reads: organizations holding each value of the field
+    # Accounts whose organization already holds their tier, counted per tier instead of listed in
+    # ``accounts`` when a full sync keeps only what it writes or rejects (``build_plan(keep_unchanged=False)``).
+    unchanged_by_tier: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def account_count(self) -> int:
+        """Every account planned: those listed in ``accounts`` and those only counted as unchanged."""
+        return len(self.accounts) + sum(n for _, n in self.unchanged_by_tier)
+
+    def outcome_counts(self) -> Counter[Outcome]:
+        """Accounts per outcome, the counted unchanged ones included."""
+        counts = Counter(item.outcome for item in self.accounts)
+        counts[Outcome.UNCHANGED] += sum(n for _, n in self.unchanged_by_tier)
+        return counts
+
+    def tier_counts(self) -> dict[str, Counter[str]]:
+        """Per tier, the accounts set to it and those already at it (by outcome value)."""
+        tiers: dict[str, Counter[str]] = defaultdict(Counter)
+        for item in self.accounts:
+            if item.decision.tier is not None and item.outcome in (Outcome.SET_TIER, Outcome.UNCHANGED):
+                tiers[item.decision.tier][item.outcome.value] += 1
+        for tier, n in self.unchanged_by_tier:
+            tiers[tier][Outcome.UNCHANGED.value] += n
+        return dict(sorted(tiers.items()))
 
     @property
     def changes(self) -> tuple[AccountPlan, ...]:
@@ -213,7 +238,7 @@ def _orphans(index: OrganizationIndex, in_scope: set[str]) -> tuple[OrphanOrgani
 
 
 def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Iterable[Organization],
-               field: FieldPlan, *, full: bool, population: int = 0) -> Plan:
+               field: FieldPlan, *, full: bool, population: int = 0, keep_unchanged: bool = True) -> Plan:
     """Compare accounts with organizations and decide one outcome per account.
 
     Args:
@@ -224,6 +249,10 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
         full: whether ``organizations`` is every organization (enables orphan reporting).
         population: organizations matched by the last full run; a partial run's change-rail
             denominator is the larger of it and this run's matches, a full run's is its own matches.
+        keep_unchanged: list the accounts whose organization already holds their tier; when False they are
+            only counted per tier (``Plan.unchanged_by_tier``), so that a full sync of 100,000 accounts keeps
+            what it writes and rejects, not one plan per account. Salesforce's query cursor returns each
+            row once, so counting them without their ids does not count one twice.
 
     """
     policy = TierPolicy(config)
@@ -231,28 +260,36 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
     ranks = _rank(config)
     tags = {tier.name: tier.tag for tier in config.tiers}
     planned: dict[str, AccountPlan] = {}
+    unchanged: Counter[str] = Counter()
     for account in accounts:  # planned as it arrives (a stream, on a full read): only its plan is kept
-        planned[account.id] = _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), tags,
-                                        ranks, index.padded.get(account.id, ()) if full else ())
+        item = _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), tags, ranks,
+                         index.padded.get(account.id, ()) if full else ())
+        if keep_unchanged or item.outcome is not Outcome.UNCHANGED or item.decision.tier is None:
+            planned[account.id] = item
+        else:
+            unchanged[item.decision.tier] += 1
     items = tuple(planned[account_id] for account_id in sorted(planned))
     duplicates = tuple(
         DuplicateExternalId(key, tuple(o.id for o in orgs), tuple(o.external_id or "" for o in orgs))
         for key, orgs in sorted(index.duplicates().items())
     )
-    matched = sum(1 for item in items if item.organization_id is not None)
+    matched = sum(1 for item in items if item.organization_id is not None) + sum(unchanged.values())
     return Plan(
         full=full, field=field, accounts=items,
         orphans=_orphans(index, set(planned)) if full else (),
         duplicates=duplicates,
         organizations_without_external_id=index.without_external_id if full else 0,
         population=matched if full else max(population, matched),
+        unchanged_by_tier=tuple(sorted(unchanged.items())),
     )
 
 
 def only_tier(plan: Plan, tag: str, tier: str) -> Plan:
     """The plan restricted to the accounts a tier concerns: decided as it, or whose organization holds its tag."""
     kept = tuple(item for item in plan.accounts if item.decision.tier == tier or item.current_tag == tag)
-    return replace(plan, accounts=kept, orphans=(), duplicates=(), organizations_without_external_id=0)
+    counted = tuple((name, n) for name, n in plan.unchanged_by_tier if name == tier)
+    return replace(plan, accounts=kept, orphans=(), duplicates=(), organizations_without_external_id=0,
+                   unchanged_by_tier=counted)
 
 
 def check_change_fraction(plan: Plan, max_fraction: float, *, force: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -141,7 +142,8 @@ def _parse_changes(data: dict[str, Any]) -> dict[str, Any]:
         raise _BadState("salesforce_seen_final is not true or false")
     return {"salesforce_seen": tuple((str(i), s) for i, s in sf_seen), "salesforce_seen_final": final,
             "zendesk_mark": mark,
-            "zendesk_seen": tuple(seen), "written": tuple((o, v, t) for o, v, t in written),
+            "zendesk_seen": tuple(seen),  # a written value is one of a few tags: one string each, not one per row
+            "written": tuple((o, sys.intern(v) if isinstance(v, str) else v, t) for o, v, t in written),
             "pending_removals": tuple((str(try_to_18(str(i))), r) for i, r in pending)}
 
 

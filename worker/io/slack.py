@@ -37,9 +37,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from slack_sdk.errors import SlackRequestError
-from slack_sdk.webhook import WebhookClient
-
 from worker.core.redaction import register_secret
 from worker.io.http import retry_after_seconds
 from worker.settings.slack import SlackSettings
@@ -116,6 +113,8 @@ class SlackNotifier:
             register_secret(token)
         if max_attempts < 1 or not timeout > 0 or not max_wait >= 0:
             raise ValueError("SlackNotifier needs max_attempts >= 1, timeout > 0 and max_wait >= 0")
+        from slack_sdk.webhook import WebhookClient  # imported by the runs that alert: a sync never pays for it
+
         self._client = WebhookClient(webhook_url, timeout=max(1, math.ceil(timeout)), logger=_sdk_log,
                                      retry_handlers=[])
         self._where = _origin(webhook_url)
@@ -167,6 +166,8 @@ class SlackNotifier:
 
     def _post(self, payload: dict[str, Any]) -> _Attempt:
         """One POST through the SDK, as an outcome; no exception escapes, and no text holds the URL."""
+        from slack_sdk.errors import SlackRequestError
+
         try:
             response = self._client.send_dict(payload)
         except SlackRequestError:  # its message quotes the URL

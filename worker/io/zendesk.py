@@ -34,6 +34,7 @@ from worker.core.model import (
     OrganizationExport,
     OrganizationFieldState,
     WriteResult,
+    tag_value,
 )
 from worker.core.plan import FieldPlan
 from worker.core.redaction import redact
@@ -183,7 +184,7 @@ class ZendeskClient:
         value = fields.get(self._key) if hasattr(fields, "get") else None
         updated = getattr(raw, "updated_at", None)
         return Organization(id=int(raw.id), name=str(raw.name or ""), external_id=raw.external_id,
-                            tier_tag=str(value) if value not in (None, "") else None,
+                            tier_tag=tag_value(value),
                             updated_at=updated if isinstance(updated, str) else None)
 
     def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterator[Organization]:
@@ -211,7 +212,7 @@ class ZendeskClient:
         external = raw.get("external_id")
         return Organization(id=raw_id, name=str(raw.get("name") or ""),
                             external_id=None if external is None else str(external),
-                            tier_tag=str(value) if value not in (None, "") else None,
+                            tier_tag=tag_value(value),
                             updated_at=updated if isinstance(updated, str) else None)
 
     def _server_time(self) -> int | None:

@@ -29,7 +29,7 @@ from typing import Any
 from zenpy import Zenpy
 
 from worker.core.errors import RemoteStateError
-from worker.core.model import ChangedOrganization, Organization, OrganizationExport
+from worker.core.model import ChangedOrganization, Organization, OrganizationExport, tag_value
 from worker.io.zendesk_json import ZendeskJson
 
 PATH = "incremental/organizations"
@@ -99,7 +99,7 @@ class OrganizationExporter:
             raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} gave an organization without an integer id")
         organization = Organization(id=raw_id, name=str(raw.get("name") or ""),
                                     external_id=_text(raw.get("external_id")),
-                                    tier_tag=str(value) if value not in (None, "") else None)
+                                    tier_tag=tag_value(value))
         updated = unix_time(raw.get("updated_at"))
         if updated is None:
             raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} gave organization {organization.id} "

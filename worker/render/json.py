@@ -6,7 +6,6 @@ The document is for scripts: its keys are stable, and every id and message is JS
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
 from typing import Any, TextIO
 
 from worker.core.plan import Outcome, Plan
@@ -54,17 +53,13 @@ def _run_fields(record: RunRecord) -> dict[str, Any]:
 
 
 def _plan_fields(record: RunRecord, plan: Plan) -> dict[str, Any]:
-    outcomes = Counter(item.outcome.value for item in plan.accounts)
-    tiers: dict[str, Counter[str]] = defaultdict(Counter)
-    for item in plan.accounts:
-        if item.decision.tier is not None and item.outcome in (Outcome.SET_TIER, Outcome.UNCHANGED):
-            tiers[item.decision.tier][item.outcome.value] += 1
+    outcomes = plan.outcome_counts()
     ok = sum(1 for result in record.writes.values() if result.ok)
     return {
         "plan_fingerprint": plan.fingerprint,
-        "accounts": len(plan.accounts),
-        "outcomes": {outcome.value: outcomes.get(outcome.value, 0) for outcome in Outcome},
-        "tiers": {name: dict(counts) for name, counts in sorted(tiers.items())},
+        "accounts": plan.account_count,
+        "outcomes": {outcome.value: outcomes.get(outcome, 0) for outcome in Outcome},
+        "tiers": {name: dict(counts) for name, counts in plan.tier_counts().items()},
         "writes": {"planned": len(plan.writes), "updated": ok, "failed": len(record.writes) - ok},
         "field": {"action": plan.field.action, "key": plan.field.key, "applied": record.field_applied,
                   "added_options": [tag for _, tag in plan.field.add],
@@ -105,7 +100,7 @@ def run_entry(record: RunRecord, trigger: str, run_id: str, started_at: str) -> 
     plan = record.plan
     return {"event": "tiersync.run", "run_id": run_id, "trigger": trigger, "started_at": started_at,
             "mode": record.mode, "dry_run": record.dry_run, "exit_code": int(record.exit_code), "error": record.error,
-            "accounts": len(plan.accounts) if plan else 0,
+            "accounts": plan.account_count if plan else 0,
             "organizations_written": sum(1 for result in record.writes.values() if result.ok),
             "failed": len(record.failed_writes()),
             "manual_edits": len(plan.manual_edits) if plan else 0, "removed": len(plan.removals) if plan else 0,

@@ -19,13 +19,15 @@ import hashlib
 import re
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from worker.core.report import DRIFTED, Category
 from worker.render.text import visible
+
+if TYPE_CHECKING:  # jinja2 is imported when a page is rendered: a sync never pays its memory
+    from jinja2 import Environment
 
 TEMPLATE = "report.html.j2"
 ASSETS = ("report.css", "report.js")
@@ -80,6 +82,8 @@ def csp_hash(source: str) -> str:
 
 @cache
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     environment = Environment(loader=PackageLoader("worker.render", "templates"), autoescape=True,
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)

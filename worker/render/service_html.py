@@ -20,13 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from worker.render.report_html import count, csp_hash, shown, when
 from worker.render.service_report import NONE, duration, percent, targets_list
+
+if TYPE_CHECKING:  # jinja2 is imported when a page is rendered: a sync never pays its memory
+    from jinja2 import Environment
 
 TEMPLATE = "service.html.j2"
 ASSETS = ("service.css",)
@@ -240,6 +242,8 @@ def minutes_cell(minutes: int | None) -> tuple[str, str] | None:
 
 @cache
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     environment = Environment(loader=PackageLoader("worker.render", "templates"), autoescape=True,
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)

@@ -58,10 +58,10 @@ def plan_summary(plan: Plan) -> str:
 
 
 def _render_organizations(plan: Plan, console: Console, limit: int) -> None:
-    counts = Counter(item.outcome for item in plan.accounts)
+    counts = plan.outcome_counts()
     reasons = Counter(item.reason.value for item in plan.accounts if item.reason)
     console.print(f"[bold]Plan {plan.fingerprint}[/bold] ({'full' if plan.full else 'partial'} read): "
-                  f"{len(plan.accounts):,} accounts")
+                  f"{plan.account_count:,} accounts")
     console.print(f"  set tier         {counts[Outcome.SET_TIER]:>8,}   "
                   f"({plan.replacements:,} replace an existing value)")
     console.print(f"  unchanged        {counts[Outcome.UNCHANGED]:>8,}")
