@@ -187,6 +187,13 @@ def take_fault(rules: list[FaultRule], method: str, target: str) -> Response | N
     return None
 
 
+class DropConnection(Exception):
+    """Raised by a request hook: the server closes the connection without answering (what was done stays done)."""
+
+
+RequestHook = Callable[[Request, Response], None]
+
+
 class App(Protocol):
     """What the HTTP layer needs from a fake service."""
 
@@ -227,6 +234,13 @@ class _Handler(BaseHTTPRequestHandler):
             app.errors.append(text)
             sys.stderr.write(f"sandbox: internal error on {self.command} {self.path}\n{text}")
             response = Response(500, {"error": "InternalServerError", "description": text.splitlines()[-1]})
+        hook = self.server.after_handle
+        if hook is not None:
+            try:
+                hook(request, response)
+            except DropConnection:
+                self.close_connection = True
+                return
         payload = response.encode()
         self.send_response(response.status)
         headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
@@ -249,6 +263,8 @@ class _TLSServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: App, context: ssl.SSLContext) -> None:
         self.app = app
         self.ssl_context = context
+        # called with each request and its answer once the app has served it, before the answer is sent
+        self.after_handle: RequestHook | None = None
         super().__init__(address, _Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
