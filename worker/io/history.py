@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, Protocol
 
+from worker.io.atomicfile import replace_file
 from worker.io.redisclient import redis_client
 
 log = logging.getLogger(__name__)
@@ -51,18 +52,17 @@ class RedisRunHistory:
 
 
 class FileRunHistory:
-    """History in a JSON-lines file, appended; read newest first."""
+    """History in a JSON-lines file, replaced whole on each append; read newest first."""
 
     def __init__(self, directory: Path, namespace: str) -> None:
         self.path = directory / f"history-{namespace}.jsonl"
 
     def append(self, entry: dict[str, Any]) -> None:
-        """Append one line; keep the file to KEEP lines."""
+        """Add one line and keep the last KEEP, replacing the file whole (a crash mid-write loses no entry)."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             lines = self.path.read_text(encoding="utf-8").splitlines() if self.path.exists() else []
             lines = [*lines, json.dumps(entry, sort_keys=True)][-KEEP:]
-            self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            replace_file(self.path, "\n".join(lines) + "\n")
         except OSError as exc:
             log.info("run history: cannot record the run in %s (%s)", self.path, exc.strerror)
 
