@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,6 @@ class ChaosWorld:
     config_path: Path
     state_dir: Path
     env: dict[str, str]
-    managed_trigger_category: list[str] = field(default_factory=list)
 
     def cli(self, *args: str) -> Run:
         """Run the CLI in this process (the environment is already set)."""
