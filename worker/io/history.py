@@ -52,7 +52,7 @@ class RedisRunHistory:
 
 
 class FileRunHistory:
-    """History in a JSON-lines file, appended; read newest first."""
+    """History in a JSON-lines file, replaced whole on each append; read newest first."""
 
     def __init__(self, directory: Path, namespace: str) -> None:
         self.path = directory / f"history-{namespace}.jsonl"

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from worker.core.errors import StateStoreError
+from worker.io.atomicfile import replace_file
 from worker.io.history import parse_json_objects
 from worker.io.redisclient import redis_client
 
@@ -132,15 +131,7 @@ def write_atomically(path: Path, text: str) -> None:
 
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(path, text)
     except OSError as exc:
         raise StateStoreError(f"cannot write {path} ({exc.strerror or exc})",
                               hint="choose a writable directory (--output, TIERSYNC_REPORT_DIR or TIERSYNC_STATE_DIR)")\

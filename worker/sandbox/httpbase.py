@@ -210,6 +210,13 @@ def echo_request(request: Request | None) -> str:
     return f"{request.method} {target}\n{headers}\n\n{request.body.decode('utf-8', 'replace')}"
 
 
+class DropConnection(Exception):
+    """Raised by a request hook: the server closes the connection without answering (what was done stays done)."""
+
+
+RequestHook = Callable[[Request, Response], None]
+
+
 class App(Protocol):
     """What the HTTP layer needs from a fake service."""
 
@@ -250,6 +257,13 @@ class _Handler(BaseHTTPRequestHandler):
             app.errors.append(text)
             sys.stderr.write(f"sandbox: internal error on {self.command} {self.path}\n{text}")
             response = Response(500, {"error": "InternalServerError", "description": text.splitlines()[-1]})
+        hook = self.server.after_handle
+        if hook is not None:
+            try:
+                hook(request, response)
+            except DropConnection:
+                self.close_connection = True
+                return
         payload = response.encode()
         if response.delay:
             time.sleep(response.delay)  # outside the fake's lock: other requests are served meanwhile
@@ -274,6 +288,8 @@ class _TLSServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: App, context: ssl.SSLContext) -> None:
         self.app = app
         self.ssl_context = context
+        # called with each request and its answer once the app has served it, before the answer is sent
+        self.after_handle: RequestHook | None = None
         super().__init__(address, _Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:

@@ -168,6 +168,11 @@ class FakeSalesforce:
         with self.lock:
             self._faults.append(FaultRule(count, status, body, headers, path_contains, delay=delay))
 
+    def clear_faults(self) -> None:
+        """Forget every fault rule not yet used up."""
+        with self.lock:
+            self._faults.clear()
+
     def reset_requests(self) -> None:
         with self.lock:
             self.requests.clear()

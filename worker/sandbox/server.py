@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from types import TracebackType
 
-from worker.sandbox.httpbase import Clock, ManualClock, OffsetClock, ServerThread
+from worker.sandbox.httpbase import Clock, ManualClock, OffsetClock, Request, Response, ServerThread
 from worker.sandbox.salesforce import FakeSalesforce
 from worker.sandbox.tls import make_tls
 from worker.sandbox.zendesk import FakeZendesk
@@ -44,6 +45,18 @@ class Sandbox:
         if advance is None:
             raise TypeError("this Sandbox's clock cannot be moved: pass clock=OffsetClock() or ManualClock()")
         advance(seconds)
+
+    def after_each_request(self, hook: Callable[[str, Request, Response], None] | None) -> None:
+        """Call ``hook(service, request, response)`` once each request is served, before its answer is sent.
+
+        ``service`` is ``"salesforce"`` or ``"zendesk"``; the request has been applied by then. The hook may
+        raise :class:`worker.sandbox.httpbase.DropConnection` to close the connection without an answer (a
+        crash or a network cut right after the write), or stop the client itself. ``None`` removes it.
+        Requests are served on many threads: the hook must be thread-safe. Needs a started Sandbox.
+        """
+        for service, index in (("salesforce", 0), ("zendesk", 1)):
+            server = self._server(index).httpd
+            server.after_handle = None if hook is None else _bound(hook, service)
 
     def start(self) -> Sandbox:
         """Bind both servers and serve from daemon threads. Returns self."""
@@ -112,3 +125,10 @@ class Sandbox:
     def errors(self) -> list[str]:
         """Internal errors (tracebacks) raised while serving; should stay empty."""
         return [*self.salesforce.errors, *self.zendesk.errors]
+
+
+def _bound(hook: Callable[[str, Request, Response], None], service: str) -> Callable[[Request, Response], None]:
+    def call(request: Request, response: Response) -> None:
+        hook(service, request, response)
+
+    return call
