@@ -32,7 +32,7 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from worker.sandbox.httpbase import Request, Response, _Handler
+from worker.sandbox.httpbase import Request, RequestHook, Response, _Handler
 
 TOKEN = "XXXXXXXX"
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
@@ -209,6 +209,7 @@ class _PlainServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: SlackReceiver) -> None:
         self.app = app
+        self.after_handle: RequestHook | None = None  # the handler's crash hook (the HTTPS servers' knob)
         super().__init__(address, _Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
