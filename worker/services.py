@@ -42,7 +42,8 @@ def build_services(settings: Settings, config: TierFile, *,
 
     zenpy_client = zendesk.connect(settings, session("zendesk"))
     zd = zendesk.ZendeskClient(zenpy_client, config.zendesk.organization_field,
-                               job_timeout=settings.tiersync_job_timeout, sleep=sleep)
+                               job_timeout=settings.tiersync_job_timeout,
+                               max_jobs_in_flight=settings.tiersync_max_jobs_in_flight, sleep=sleep)
     sf = salesforce.SalesforceReader(salesforce.connect(settings, session("salesforce")), config)
     state = open_store(redis_url, settings.tiersync_state_dir, namespace_for(netloc))
     history = open_history(redis_url, settings.tiersync_state_dir, namespace_for(netloc))

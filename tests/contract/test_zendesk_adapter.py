@@ -17,12 +17,12 @@ from worker.settings import Settings
 BASE = "https://acme.zendesk.com/api/v2"
 
 
-def client(sleeps=None) -> ZendeskClient:
+def client(sleeps=None, **options) -> ZendeskClient:
     settings = Settings(_env_file=None, zendesk_url="https://acme.zendesk.com", zendesk_email="bot@acme.test",
                         zendesk_api_token="zd-token-canary")
     sleeps = sleeps if sleeps is not None else []
     session = ServiceSession("zendesk", sleep=sleeps.append)
-    return ZendeskClient(connect(settings, session), "support_tier", sleep=sleeps.append)
+    return ZendeskClient(connect(settings, session), "support_tier", sleep=sleeps.append, **options)
 
 
 def job(job_id, status="queued", results=None, total=1):
@@ -63,6 +63,33 @@ def test_update_tiers_batches_of_100_and_reads_every_result() -> None:
     assert [r.organization_id for r in results] == list(range(1, 251))
     failed = {r.organization_id: r.error for r in results if not r.ok}
     assert failed == {2: "OrganizationUpdateFailed: locked", 3: "the job reported no result for it"}
+
+
+@pytest.mark.parametrize("cap", [1, 2, 5])
+@responses.activate
+def test_several_jobs_run_at_once_never_more_than_the_cap(cap) -> None:
+    """Jobs finish one poll round after they are queued; a new one is queued only as one finishes."""
+    queued: list[str] = []
+    finished: set[str] = set()
+    most_in_flight = 0
+
+    def update_many(request):
+        nonlocal most_in_flight
+        queued.append(f"V3-{len(queued) + 1}")
+        most_in_flight = max(most_in_flight, len(queued) - len(finished))
+        return 200, {}, json.dumps(job(queued[-1], total=len(json.loads(request.body)["organizations"])))
+
+    def job_statuses(request):
+        ids = request.params["ids"].split(",")
+        finished.update(ids)
+        return 200, {}, json.dumps({"job_statuses": [job(i, "completed", [], total=0)["job_status"] for i in ids]})
+
+    responses.add_callback(responses.PUT, f"{BASE}/organizations/update_many.json", callback=update_many)
+    poll = responses.add_callback(responses.GET, f"{BASE}/job_statuses/show_many.json", callback=job_statuses)
+    client(max_jobs_in_flight=cap).write_tags([(n, "tier_starter") for n in range(1, 701)])
+    assert len(queued) == 7
+    assert most_in_flight == cap  # several at once when the cap allows, and never more
+    assert poll.call_count == -(-7 // cap)  # one show_many round polls every job in flight
 
 
 @responses.activate

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 BATCH = 100  # update_many and show_many accept at most 100 values (OAS; 400 TooManyValues above)
 # "Only a certain number of jobs can be queued or running at the same time" (OAS, every bulk endpoint);
 # 30 per account by secondary sources (a transcription of developer.zendesk.com "Rate limits"). Other
-# integrations share that budget: stay well below.
+# integrations share that budget: stay well below (TIERSYNC_MAX_JOBS_IN_FLIGHT, default 5).
 MAX_JOBS_IN_FLIGHT = 5
 POLL_FIRST_DELAY, POLL_MAX_DELAY = 0.25, 3.0
 TERMINAL_JOB_STATES = ("completed", "failed", "killed")
@@ -110,15 +110,18 @@ class ZendeskClient:
         client: a zenpy client whose session is a ServiceSession.
         field_key: the managed organization field key.
         job_timeout: longest wait for one update_many job, seconds.
+        max_jobs_in_flight: update_many jobs queued or running at once, at most.
         sleep / clock: injectable for tests.
 
     """
 
     def __init__(self, client: Zenpy, field_key: str, *, job_timeout: float = 600.0,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_jobs_in_flight: int = MAX_JOBS_IN_FLIGHT, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._z = client
         self._key = field_key
         self._job_timeout = job_timeout
+        self._max_jobs = max(1, max_jobs_in_flight)
         self._sleep, self._clock = sleep, clock
         self._single_job_polling = False
         self._admin_confirmed = False
@@ -292,7 +295,7 @@ class ZendeskClient:
 
         A tag of None clears the field (JSON null, as zenpy serialises it).
 
-        Up to MAX_JOBS_IN_FLIGHT jobs are queued at once; one ``job_statuses/show_many`` call per
+        Up to ``max_jobs_in_flight`` jobs are queued at once; one ``job_statuses/show_many`` call per
         round polls all of them, backing off only while none has finished. Every organization gets
         exactly one WriteResult, in the order given; a result without ``success: true`` is a failure.
         """
@@ -301,7 +304,7 @@ class ZendeskClient:
         verdicts: dict[int, WriteResult] = {}
         delay = POLL_FIRST_DELAY
         while pending or in_flight:
-            while pending and len(in_flight) < MAX_JOBS_IN_FLIGHT:
+            while pending and len(in_flight) < self._max_jobs:
                 if before_batch is not None:
                     before_batch()  # e.g. the run lock's check: stop before a write we may no longer make
                 batch = pending.popleft()

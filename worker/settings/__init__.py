@@ -63,6 +63,7 @@ _ALLOWED = {
     "tiersync_max_attempts": "a whole number from 1 to 20",
     "tiersync_max_retry_wait": "a number of seconds from 0 to 3600",
     "tiersync_job_timeout": "a number of seconds greater than 0 and at most 86400",
+    "tiersync_max_jobs_in_flight": "a whole number from 1 to 30",
     "tiersync_lock_wait": "a number of seconds from 0 to 3600",
     "tiersync_metrics_port": "a port number from 1 to 65535",
     "tiersync_sync_interval": "a number of seconds from 1 to 604800",

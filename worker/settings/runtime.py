@@ -43,6 +43,8 @@ class RuntimeSettings(BaseSettings):
     """How long a command waits for a run lock another run holds before giving up (exit 9), seconds."""
     tiersync_job_timeout: float = Field(default=600.0, gt=0, le=86400, allow_inf_nan=False)
     """Longest wait for one Zendesk update_many job to finish, seconds."""
+    tiersync_max_jobs_in_flight: int = Field(default=5, ge=1, le=30)
+    """update_many jobs queued or running at once; Zendesk's job limit (30 an account) is shared with other apps."""
 
     @field_validator("tiersync_log_level")
     @classmethod
