@@ -15,6 +15,9 @@ import string
 
 _SUFFIX_ALPHABET = string.ascii_uppercase + "012345"
 _ID_CHARS = frozenset(string.ascii_letters + string.digits)
+# A five-character chunk's case bits as the translation below writes them ("00010": 4th is uppercase)
+# -> its checksum character; bit i is character i, so the bit string is read right to left.
+_CHUNK_SUFFIX = {format(n, "05b")[::-1]: _SUFFIX_ALPHABET[n] for n in range(32)}
 
 
 class InvalidSalesforceId(ValueError):
@@ -28,15 +31,14 @@ _UPPER_AS_ONE = str.maketrans({char: "1" if char in string.ascii_uppercase else 
 def _suffix(id15: str) -> str:
     """The checksum: per five-character chunk, bit i set when character i is an uppercase ASCII letter."""
     bits = id15.translate(_UPPER_AS_ONE)  # e.g. "001Ab..." -> "00010..."; the translation runs in C
-    return "".join(_SUFFIX_ALPHABET[int(bits[start : start + 5][::-1], 2)] for start in (0, 5, 10))
+    return _CHUNK_SUFFIX[bits[:5]] + _CHUNK_SUFFIX[bits[5:10]] + _CHUNK_SUFFIX[bits[10:15]]
 
 
 def _restore_case(id18: str) -> str:
     """Rebuild the exact case of an 18-character id whose letters may have been re-cased."""
     suffix = id18[15:].upper()
-    if _suffix(id18[:15]) == suffix:  # already in its own case (the usual: ids are copied, not re-cased)
-        # The value itself when it is canonical: a full read keeps one string per id, not two (bench/).
-        return id18 if id18[15:] == suffix else id18[:15] + suffix
+    if _suffix(id18[:15]) == suffix:  # already in its own case
+        return id18[:15] + suffix
     restored = []
     for chunk, suffix_char in enumerate(suffix):
         if suffix_char not in _SUFFIX_ALPHABET:
@@ -63,6 +65,9 @@ def to_18(raw: str) -> str:
         raise InvalidSalesforceId(f"{raw!r} is not a 15- or 18-character Salesforce id")
     if len(value) == 15:
         return value + _suffix(value)
+    suffix = value[15:].upper()
+    if _suffix(value[:15]) == suffix:  # in its own case (the usual: ids are copied, not re-cased); the value
+        return value if value[15:] == suffix else value[:15] + suffix  # itself: one string per id, not two
     canonical = _restore_case(value)
     if _suffix(canonical[:15]) != canonical[15:]:
         raise InvalidSalesforceId(f"{raw!r}: checksum does not match the id")

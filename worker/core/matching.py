@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 from worker.core.ids import try_to_18
 from worker.core.model import Organization
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,19 @@ class _Claims(Mapping[str, tuple[Organization, ...]]):
 
     def __contains__(self, key: object) -> bool:
         return key in self.single or key in self.several
+
+    @overload
+    def get(self, key: str, /) -> tuple[Organization, ...] | None: ...
+
+    @overload
+    def get(self, key: str, default: _T, /) -> tuple[Organization, ...] | _T: ...
+
+    def get(self, key: str, default: object = None, /) -> object:
+        """``self[key]`` or ``default``, without Mapping.get's KeyError round trip (once per account planned)."""
+        organization = self.single.get(key)
+        if organization is not None:
+            return (organization,)
+        return self.several.get(key, default)
 
 
 def external_id_forms(account_id: str) -> tuple[str, str]:
