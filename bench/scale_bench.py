@@ -97,6 +97,7 @@ JOB_POLLS = "/api/v2/job_statuses"
 WRITE_METHODS = ("PUT", "POST", "DELETE", "PATCH")
 NAIVE = ROOT / "bench" / "naive.py"
 MEMTRACE = ROOT / "bench" / "memtrace.py"
+RSS_TIMELINE = ROOT / "bench" / "rsstimeline.py"
 
 
 # ----------------------------------------------------------------------------- processes
@@ -366,6 +367,8 @@ class Bench:
         if self.options.profile:
             argv[1:3] = ["-m", "cProfile", "-o", str(Path(self.options.profile) / f"{label}.pstats"), "-m",
                          "worker.cli"]
+        elif self.options.rss:
+            argv[1:3] = [str(RSS_TIMELINE)]
         elif self.options.memory and run != "initial":  # the measured runs only: tracing is slow
             argv[1:3] = [str(MEMTRACE)]
             self.env["TIERSYNC_MEMTRACE_OUT"] = str(Path(self.options.memory) / f"{label}.txt")
@@ -373,6 +376,8 @@ class Bench:
         zd_changed = self.pending_readback
         m = self.measure(argv)
         proc = m.proc
+        if self.options.rss:
+            (Path(self.options.rss) / f"{label}.txt").write_text(proc.stderr[proc.stderr.find("RSS timeline"):])
         if proc.code != 0:
             sys.stderr.write(proc.stderr)
             raise SystemExit(f"tiersync {' '.join(args)} exited {proc.code}")
@@ -561,6 +566,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42, help="seed of the demo data and of the changes")
     parser.add_argument("--output", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--profile", metavar="DIR", help="run tiersync under cProfile; .pstats files in DIR")
+    parser.add_argument("--rss", metavar="DIR",
+                        help="print tiersync's resident memory at each stage (bench/rsstimeline.py) to DIR")
     parser.add_argument("--memory", metavar="DIR",
                         help="run tiersync under tracemalloc (bench/memtrace.py); where its peak memory goes, in DIR")
     parser.add_argument("--verbose", action="store_true", help="print each run's requests by endpoint")

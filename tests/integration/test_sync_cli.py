@@ -54,6 +54,12 @@ def test_full_then_idle_then_25_changes(world: World) -> None:
                   "tier_starter": "tier_professional"}
     assert all(world.tier_of(org_id) == flipped_to[expected[org_id]] for org_id in chosen)
 
+    # A later full run lists only what it writes or rejects, and counts the rest: the same accounts and orphans.
+    again = world.cli("sync", "--full", "--json").json()
+    assert again["accounts"] == sum(again["outcomes"].values()) == applied["accounts"]
+    assert again["outcomes"]["unchanged"] == len(expected) and again["outcomes"]["set_tier"] == 0
+    assert again["orphans"] == applied["orphans"] and again["no_organization"] == applied["no_organization"]
+
 
 def test_dry_run_prints_the_plan_and_writes_nothing(world: World) -> None:
     dry = world.cli("sync", "--full", "--dry-run")

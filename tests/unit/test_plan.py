@@ -37,7 +37,7 @@ def test_a_plan_without_its_unchanged_accounts_counts_them_and_keeps_the_same_to
     accounts = [account(1, "Enterprise"), account(2, "Starter"), account(3, "Platinum"), account(4, "Enterprise"),
                 account(6, "Starter"), account(7, "Enterprise")]
     organizations = [org(1, None), org(2, "tier_starter"), org(3, "tier_starter"), org(6, "tier_starter"),
-                     org(7, "tier_enterprise")]
+                     org(7, "tier_enterprise"), org(9, "tier_starter")]
     listed = plan_for(accounts, organizations)
     counted = build_plan(make_config(), accounts, organizations, FIELD, full=True, keep_unchanged=False)
     assert [i.account_id for i in counted.accounts] == [account_id(n) for n in (1, 3, 4)]
@@ -48,6 +48,8 @@ def test_a_plan_without_its_unchanged_accounts_counts_them_and_keeps_the_same_to
                                                              "starter": {"unchanged": 2}}
     assert counted.population == listed.population == 5
     assert counted.fingerprint == listed.fingerprint
+    assert counted.orphans == listed.orphans  # an organization whose account is only counted is still claimed
+    assert [o.organization_id for o in counted.orphans] == [1009]  # only the one no account claims
     starter = only_tier(counted, "tier_starter", "starter")
     assert starter.account_count == 3 and starter.outcome_counts()[Outcome.UNCHANGED] == 2
 

@@ -225,10 +225,11 @@ _UNDECIDED = {
 }
 
 
-def _orphans(index: OrganizationIndex, in_scope: set[str]) -> tuple[OrphanOrganization, ...]:
+def _orphans(index: OrganizationIndex, claimed: set[int]) -> tuple[OrphanOrganization, ...]:
+    """Organizations no account in scope claims; ``claimed`` holds the first organization id of each claimed id."""
     orphans = [
         OrphanOrganization(o.id, o.name, o.external_id or "", "no Salesforce account in scope has this id")
-        for key, orgs in index.by_account.items() if key not in in_scope for o in orgs
+        for orgs in index.by_account.values() if orgs[0].id not in claimed for o in orgs
     ]
     orphans += [OrphanOrganization(o.id, o.name, o.external_id or "", "external_id is not a Salesforce id")
                 for o in index.foreign]
@@ -261,8 +262,12 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
     tags = {tier.name: tier.tag for tier in config.tiers}
     planned: dict[str, AccountPlan] = {}
     unchanged: Counter[str] = Counter()
+    claimed: set[int] = set()  # the first organization id of every claimed account id (an int the index holds)
     for account in accounts:  # planned as it arrives (a stream, on a full read): only its plan is kept
-        item = _plan_one(account, policy.resolve(account), index.by_account.get(account.id, ()), tags, ranks,
+        claims = index.by_account.get(account.id, ())
+        if claims:
+            claimed.add(claims[0].id)
+        item = _plan_one(account, policy.resolve(account), claims, tags, ranks,
                          index.padded.get(account.id, ()) if full else ())
         if keep_unchanged or item.outcome is not Outcome.UNCHANGED or item.decision.tier is None:
             planned[account.id] = item
@@ -276,7 +281,7 @@ def build_plan(config: TierFile, accounts: Iterable[Account], organizations: Ite
     matched = sum(1 for item in items if item.organization_id is not None) + sum(unchanged.values())
     return Plan(
         full=full, field=field, accounts=items,
-        orphans=_orphans(index, set(planned)) if full else (),
+        orphans=_orphans(index, claimed) if full else (),
         duplicates=duplicates,
         organizations_without_external_id=index.without_external_id if full else 0,
         population=matched if full else max(population, matched),
