@@ -14,15 +14,18 @@ does not double the jobs). See :mod:`worker.io.taskguard`.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from typing import Any
 
 from celery import Task
 
 from worker.celery import app, schedule_interval
+from worker.core.alerts import Decision, decide, run_failure_fingerprint, run_needs_a_person
 from worker.core.config import TierFile, load_tier_file
 from worker.core.errors import ExitCode, TiersyncError
 from worker.core.record import RunRecord
+from worker.core.redaction import redact
 from worker.core.routing import routing_due
 from worker.engine import ROUTING_SECTIONS, Section, Services, SyncRequest, run_sync
 from worker.io.redisclient import redis_client
@@ -30,7 +33,7 @@ from worker.io.slack import notifier_from_settings
 from worker.io.taskguard import DEAD_LETTER_KEY, WINDOW_SHARE, TaskGuard
 from worker.metrics import observe
 from worker.reconcile import FORMATS, ReconcileRequest, run_reconcile
-from worker.render.slack import dead_letter_message
+from worker.render.slack import dead_letter_message, run_failure_message, run_recovery_message
 from worker.service_report import FORMATS as SERVICE_FORMATS
 from worker.service_report import ServiceRequest, run_service_report
 from worker.services import build_report_store, build_service_readers, build_services
@@ -113,7 +116,37 @@ def _settle(task: Task, record: RunRecord, *, retry_when_locked: bool) -> int:
     if record.retryable and task.request.retries < MAX_RETRIES:
         countdown = record.retry_after if record.retry_after is not None else min(300, 15 * 2 ** task.request.retries)
         raise task.retry(countdown=countdown, max_retries=MAX_RETRIES)
+    if not locked:
+        _alert_on_outcome(task.name, record)
     return int(record.exit_code)
+
+
+def _alert_on_outcome(task_name: str, record: RunRecord) -> None:
+    """One Slack alert when a run stops on something a person must fix, one recovery when a run succeeds again.
+
+    Fault matrix rows 8 (the admin role lost), 11 (a Salesforce quota) and 17 (a refused plan): the run writes
+    nothing and says why; this tells a person once (I7: the same failure is not alerted again within
+    TIERSYNC_ALERT_REPEAT_AFTER). Alerting never fails the task.
+    """
+    settings = load_settings()
+    notifier = notifier_from_settings(settings)
+    if notifier is None or settings.redis_url is None:
+        return
+    failed = run_needs_a_person(record.exit_code, record.retryable)
+    error, hint = redact(record.error or ""), redact(record.hint or "")
+    try:
+        guard = TaskGuard(redis_client(settings.redis_url.get_secret_value()))
+        decision, state = decide(guard.run_alert_state(task_name), has_drift=failed,
+                                 fingerprint=run_failure_fingerprint(task_name, record.exit_code, error),
+                                 now=time.time(), repeat_after=settings.tiersync_alert_repeat_after)
+        if decision is Decision.NONE:
+            return
+        message = (run_failure_message(task_name, record.exit_code, error, hint) if decision is Decision.DRIFT
+                   else run_recovery_message(task_name))
+        if notifier.send(message).sent:
+            guard.save_run_alert_state(task_name, state)
+    except Exception as exc:  # noqa: BLE001 - an alert must never fail the run it reports
+        log.warning("%s: run alert not sent (%s)", task_name, type(exc).__name__)
 
 
 @app.task(name="tiersync.sync", bind=True, acks_late=True, reject_on_worker_lost=True, base=GuardedTask)

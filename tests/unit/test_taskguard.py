@@ -121,3 +121,37 @@ def test_a_message_whose_worker_keeps_dying_is_dead_lettered_with_one_alert(
     client.set(PREFIX + "fine", MAX_DELIVERIES - 1)  # one death short of the limit: it still runs
     assert resync.apply(kwargs={"account_ids": ["001A00000000001AAA"]}, task_id="fine").get() == 0
     assert runs == ["ids/manual"]
+
+
+def test_a_run_that_needs_a_person_is_alerted_once_then_recovered_once(
+        delivered: tuple[Any, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault matrix rows 8, 11 and 17: a lost role, a quota stop, a refused plan page a person once (I7)."""
+    import worker.tasks as tasks
+
+    outcomes = iter([
+        (ExitCode.AUTH, "zendesk: 403 Forbidden <!channel> on GET /api/v2/triggers", "give the token an admin role"),
+        (ExitCode.AUTH, "zendesk: 403 Forbidden <!channel> on GET /api/v2/triggers", "give the token an admin role"),
+        (ExitCode.PLAN_REFUSED, "plan would replace the tier of 40 of 100 organizations", "check with --dry-run"),
+        (ExitCode.LOCKED, "another run holds the lock", ""),  # passes: neither an alert nor a recovery
+        (ExitCode.PARTIAL, "", ""),  # the run went through (rows rejected are retried next run): recovered
+        (ExitCode.OK, "", ""),
+        (ExitCode.OK, "", ""),
+    ])
+
+    def run_request(request: Any, trigger: str) -> RunRecord:
+        code, error, hint = next(outcomes)
+        return RunRecord(mode=request.mode, dry_run=False, exit_code=code, error=error or None, hint=hint)
+
+    monkeypatch.setattr(tasks, "run_request", run_request)
+    with SlackReceiver() as slack:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
+        sent = []
+        for n in range(7):
+            tasks.sync.apply(kwargs={"mode": "full", "trigger": "manual"}, task_id=f"run-{n}").get()
+            sent.append(len(slack.messages))
+        texts = [json.dumps(message) for message in slack.messages]
+    assert sent == [1, 1, 2, 2, 3, 3, 3]  # the auth failure once, the refusal (a new failure), one recovery
+    assert "exit 3" in slack.messages[0]["text"] and "admin role" in texts[0]
+    assert "&lt;!channel&gt;" in texts[0] and "<!channel>" not in texts[0]  # the error is shown as text
+    assert "exit 6" in slack.messages[1]["text"]
+    assert "runs again" in slack.messages[2]["text"]

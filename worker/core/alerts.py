@@ -11,6 +11,7 @@ state as it was, so the next reconcile decides the same way and tries again; not
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -108,3 +109,20 @@ def decide(state: AlertState, *, has_drift: bool, fingerprint: str, now: float,
     if state.drift_active:
         return Decision.RECOVERY, AlertState(state.fingerprint, now, False)
     return Decision.NONE, state
+
+
+# Exit codes of a scheduled run that no retry fixes on its own: bad configuration (2), refused credentials or a lost
+# role (3), a quota or rate limit past the budget that Celery does not retry (5), a plan the change rail refused
+# (6), remote state that does not fit the configuration (7). Unreachable services (4) are retried, a held lock (9)
+# passes, and rejected rows (8) are retried by the next run: none of those pages a person.
+NEEDS_A_PERSON = frozenset({2, 3, 5, 6, 7})
+
+
+def run_needs_a_person(exit_code: int, retryable: bool) -> bool:
+    """Whether a finished scheduled run's outcome is one a person must act on (alerted once, then a recovery)."""
+    return int(exit_code) in NEEDS_A_PERSON and not retryable
+
+
+def run_failure_fingerprint(task: str, exit_code: int, error: str) -> str:
+    """A short name for one kind of failure of one task: the same failure again is not alerted again."""
+    return hashlib.sha256(f"{task}|{int(exit_code)}|{error}".encode()).hexdigest()[:16]

@@ -10,6 +10,8 @@ message that always kills its worker loop forever (Celery's docs: "can cause mes
 - past the limit the message is dead-lettered (:meth:`TaskGuard.dead_letter`): kept in a capped Redis list for
   people to look at, and acknowledged so it runs no more. :meth:`TaskGuard.first_alert` lets one Slack alert
   through per task and arguments within the alert window.
+- :meth:`TaskGuard.run_alert_state` keeps, per task, what its last run-failure alert left, so that a run
+  failing the same way again is not alerted again and the first run that succeeds sends one recovery.
 - :meth:`TaskGuard.claim_window` lets one beat-sent message per schedule entry run within most of one interval,
   so a second beat process (which should never run, but does in the wild) does not double every job. A message
   delivered again (same task id) keeps its claim.
@@ -24,9 +26,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from worker.core.alerts import AlertState
+
 PREFIX = "tiersync:deliveries:"
 DEAD_LETTER_KEY = "tiersync:dead-letter"
 ALERTED_PREFIX = "tiersync:dead-letter-alerted:"
+RUN_ALERT_PREFIX = "tiersync:run-alert:"  # a task's run-failure alert state (worker.core.alerts.AlertState)
 WINDOW_PREFIX = "tiersync:beat-window:"
 DEAD_LETTERS_KEPT = 100
 COUNT_TTL_SECONDS = 7 * 86400  # longer than any redelivery chain (visibility timeout at most 18 h)
@@ -79,6 +84,14 @@ class TaskGuard:
             return True
         key = ALERTED_PREFIX + arguments_fingerprint(task_name, kwargs)
         return bool(self._redis.set(key, "1", nx=True, px=int(repeat_after * 1000)))
+
+    def run_alert_state(self, task_name: str) -> AlertState:
+        """What the last run-failure alert of ``task_name`` left (no state: nothing outstanding)."""
+        return AlertState.from_json(self._redis.get(RUN_ALERT_PREFIX + task_name))
+
+    def save_run_alert_state(self, task_name: str, state: AlertState) -> None:
+        """Remember the run-failure alert just sent for ``task_name``."""
+        self._redis.set(RUN_ALERT_PREFIX + task_name, state.to_json())
 
     def claim_window(self, task_name: str, kwargs: dict[str, Any], task_id: str, interval: float) -> bool:
         """True when this beat message may run: no other message of its schedule entry ran in the window."""

@@ -220,3 +220,30 @@ def dead_letter_message(entry: dict[str, Any], where: str) -> dict[str, Any]:
             "workers' memory limit, then queue it again.")
     blocks = [_header("tiersync: a task keeps crashing its worker"), _section(text)]
     return {"text": f"tiersync: task {task} dead-lettered", "blocks": blocks}
+
+
+def run_failure_message(task: str, exit_code: int, error: str, hint: str) -> dict[str, Any]:
+    """The alert for a scheduled run that stopped on something a person must fix (a lost role, a quota, a refusal).
+
+    Args:
+        task: the Celery task's name.
+        exit_code: the run's exit code (README "Exit codes").
+        error: the run's one-line error, redacted by the caller; shown as text.
+        hint: the fix, redacted by the caller; shown as text.
+
+    """
+    name = slack_text(task)
+    text = (f"*{name}* stopped with exit code {int(exit_code)}: {slack_text(error, DETAIL_CHARS)}"
+            + (f"\nFix: {slack_text(hint, DETAIL_CHARS)}" if hint else "")
+            + "\nNothing was written by this run. The same failure is not alerted again within the alert window; "
+              "a recovery message follows the first run that succeeds.")
+    return {"text": f"tiersync: {name} needs attention (exit {int(exit_code)})",
+            "blocks": [_header("tiersync: a scheduled run needs attention"), _section(text)]}
+
+
+def run_recovery_message(task: str) -> dict[str, Any]:
+    """The message after a run-failure alert, once a run of the same task succeeds again."""
+    name = slack_text(task)
+    return {"text": f"tiersync: {name} runs again",
+            "blocks": [_header("tiersync: recovered"), _section(f"*{name}* succeeded again after the failure alerted "
+                                                                 "earlier.")]}
