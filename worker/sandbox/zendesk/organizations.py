@@ -79,6 +79,7 @@ class OrganizationsMixin(OrganizationFieldsMixin):
                 if attr in attrs and attr != "name":
                     org[attr] = attrs[attr]
             self.organizations[org_id] = org
+            self._sorted_org_ids = None
             self._names[name.casefold()] = org_id
             return org_id
 
@@ -98,9 +99,25 @@ class OrganizationsMixin(OrganizationFieldsMixin):
                 raise RecordInvalid(invalid("base", problem, "InvalidValue"))
             self.apply_org_changes(org, changes)
 
+    def sorted_organization_ids(self) -> list[int]:
+        """Every organization id in order, kept until the set of ids changes.
+
+        A list of 1,000,000 organizations is paged 10,000 times: sorting it for each page made the sandbox,
+        not tiersync, the benchmark's cost.
+        """
+        cached = self._sorted_org_ids
+        if cached is None or cached[0] != len(self.organizations) or not self._same_ids(cached[1]):
+            cached = self._sorted_org_ids = (len(self.organizations), sorted(self.organizations))
+        return cached[1]
+
+    def _same_ids(self, ids: list[int]) -> bool:
+        """A cheap check that ``ids`` still names the organizations (adds and deletes drop the cache anyway)."""
+        return not ids or (ids[0] in self.organizations and ids[-1] in self.organizations)
+
     def delete_organization(self, org_id: int) -> None:
         with self.lock:
             org = self.organizations.pop(org_id)
+            self._sorted_org_ids = None
             self._names.pop(org["name"].casefold(), None)
 
     def find_by_external_id(self, external_id: str) -> list[dict[str, Any]]:
@@ -157,7 +174,7 @@ _ORG = r"/api/v2/organizations/(?P<id>\d+)"
 
 @router.route("GET", "/api/v2/organizations")
 def _list_orgs(zd: FakeZendesk, request: Request) -> Response:
-    return paginate(zd, request, sorted(zd.organizations), "organizations",
+    return paginate(zd, request, zd.sorted_organization_ids(), "organizations",
                     lambda org_id: zd.render_org(zd.organizations[org_id]))
 
 

@@ -59,16 +59,15 @@ def offset_page(zd: ZendeskState, request: Request, ids: list[int], resource: st
 def cursor_page(zd: ZendeskState, request: Request, ids: list[int], resource: str, render: Render, *,
                 path: str | None = None, key: SortKey | None = None) -> Response:
     order = key or (lambda record_id: (record_id,))
-    keys = [order(i) for i in ids]
     try:
         size = int(request.param("page[size]") or 100)
         after, before = request.param("page[after]"), request.param("page[before]")
         if after:
-            lo = bisect.bisect_right(keys, _decode_cursor(after))
+            lo = bisect.bisect_right(ids, _decode_cursor(after), key=order)  # O(log n): 10,000 pages of 1M
             chunk = ids[lo:lo + size]
             has_more = lo + size < len(ids)
         elif before:
-            hi = bisect.bisect_left(keys, _decode_cursor(before))
+            hi = bisect.bisect_left(ids, _decode_cursor(before), key=order)
             chunk = ids[max(0, hi - size):hi]
             has_more = hi - size > 0
         else:

@@ -81,6 +81,7 @@ class ZendeskState:
         self.jobs: dict[str, Job] = {}
         self._names: dict[str, int] = {}  # casefolded organization name -> id
         self._next_org_id = ORG_ID_START
+        self._sorted_org_ids: tuple[int, list[int]] | None = None  # (organization count, ids in order)
         self._next_field_id = FIELD_ID_START
         self._next_option_id = OPTION_ID_START
         self.groups: dict[int, dict[str, Any]] = {}
