@@ -185,9 +185,11 @@ def write_floor(written: int, field_created: bool) -> tuple[int, int]:
     return jobs + int(field_created), math.ceil(jobs / MAX_JOBS_IN_FLIGHT)
 
 
-def full_floor(in_scope: int, organizations: int, written: int, field_created: bool = False) -> Calls:
+def full_floor(in_scope: int, organizations: int, written: int, field_created: bool = False, *,
+               export: bool = False) -> Calls:
     writes, polls = write_floor(written, field_created)
-    return Calls(math.ceil(in_scope / SF_PAGE), math.ceil(organizations / ZD_PAGE) + 1, writes, polls)
+    pages = math.ceil(organizations / (EXPORT_PAGE if export else ZD_PAGE))
+    return Calls(math.ceil(in_scope / SF_PAGE), pages + 1, writes, polls)
 
 
 def incremental_floor(sf_changed: int, zd_changed: int, written: int) -> Calls:
@@ -259,7 +261,11 @@ class Bench:
         self.sb, self.launcher, self.options, self.tiers = sandbox, launcher, options, tiers
         self.sf, self.zd = sandbox.salesforce, sandbox.zendesk
         self.state_dir = Path(state_dir)
-        self.env = {**os.environ, **sandbox.env(), "TIERSYNC_STATE_DIR": state_dir, "TIERSYNC_CONFIG": str(CONFIG),
+        config = CONFIG
+        if options.full_read == "export":  # the tier file with zendesk.full_read: export, beside the state
+            config = Path(state_dir) / "tiers-export.yaml"
+            config.write_text(CONFIG.read_text().replace("zendesk:\n", "zendesk:\n  full_read: export\n", 1))
+        self.env = {**os.environ, **sandbox.env(), "TIERSYNC_STATE_DIR": state_dir, "TIERSYNC_CONFIG": str(config),
                     "TIERSYNC_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
         self.env.pop("REDIS_URL", None)  # run state in the state directory, as the CLI alone keeps it
         self.zd_log = RequestLog(self.zd)
@@ -384,7 +390,8 @@ class Bench:
         summary = json.loads(proc.stdout)
         field_created = summary.get("field", {}).get("action") == "create"
         if "--full" in args:
-            floor = full_floor(len(self.in_scope()), len(self.zd.organizations), m.written, field_created)
+            floor = full_floor(len(self.in_scope()), len(self.zd.organizations), m.written, field_created,
+                               export=self.options.full_read == "export")
         else:
             floor = incremental_floor(len(changed), zd_changed, m.written)
         row_state = sum(f.stat().st_size for f in self.state_dir.glob("state-*.json")) / 1024
@@ -566,6 +573,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42, help="seed of the demo data and of the changes")
     parser.add_argument("--output", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--profile", metavar="DIR", help="run tiersync under cProfile; .pstats files in DIR")
+    parser.add_argument("--full-read", choices=("list", "export"), default="list",
+                        help="zendesk.full_read of the tier file the runs use (default list)")
     parser.add_argument("--rss", metavar="DIR",
                         help="print tiersync's resident memory at each stage (bench/rsstimeline.py) to DIR")
     parser.add_argument("--memory", metavar="DIR",

@@ -48,7 +48,7 @@ def fake_task(retries: int = 0) -> SimpleNamespace:
         calls.append(kwargs)
         return Retry()
 
-    return SimpleNamespace(request=SimpleNamespace(retries=retries), retry=retry, calls=calls)
+    return SimpleNamespace(name="tiersync.sync", request=SimpleNamespace(retries=retries), retry=retry, calls=calls)
 
 
 def test_a_long_retry_after_goes_back_to_celery_as_a_countdown() -> None:

@@ -18,7 +18,7 @@ from worker.core.config import TierFile
 from worker.core.edits import ManualEdit, Removal, RemovalAction
 from worker.core.errors import PlanRefusedError
 from worker.core.matching import OrganizationIndex
-from worker.core.model import Account, Organization
+from worker.core.model import Account, Organization, iso_utc
 from worker.core.policy import DecisionSource, TierDecision, TierPolicy
 from worker.core.routing_plan import RoutingPlan
 
@@ -201,7 +201,7 @@ def _plan_one(account: Account, decision: TierDecision, organizations: Sequence[
     def outcome(kind: Outcome, target: str | None = None, reason: RejectReason | None = None,
                 detail: str = "") -> AccountPlan:
         return AccountPlan(account.id, account.name, kind, decision, organization.id, current, target, reason,
-                           detail, organization.updated_at)
+                           detail, iso_utc(organization.updated_at))
 
     if decision.tier is None:
         return outcome(Outcome.REJECTED, reason=_UNDECIDED.get(decision.source, RejectReason.UNKNOWN_VALUE),

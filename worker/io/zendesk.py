@@ -188,7 +188,7 @@ class ZendeskClient:
         updated = getattr(raw, "updated_at", None)
         return Organization(id=int(raw.id), name=str(raw.name or ""), external_id=raw.external_id,
                             tier_tag=tag_value(value),
-                            updated_at=updated if isinstance(updated, str) else None)
+                            updated_at=unix_time(updated))
 
     def all_organizations(self, progress: Callable[[int], None] | None = None) -> Iterator[Organization]:
         """Every organization, by cursor pagination (``GET /api/v2/organizations?page[size]=100``).
@@ -216,7 +216,7 @@ class ZendeskClient:
         return Organization(id=raw_id, name=str(raw.get("name") or ""),
                             external_id=None if external is None else str(external),
                             tier_tag=tag_value(value),
-                            updated_at=updated if isinstance(updated, str) else None)
+                            updated_at=unix_time(updated))
 
     def _server_time(self) -> int | None:
         moment = getattr(self._z.users.session, "server_time", None)

@@ -97,13 +97,13 @@ class OrganizationExporter:
         raw_id = raw.get("id")
         if isinstance(raw_id, bool) or not isinstance(raw_id, int):
             raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} gave an organization without an integer id")
-        organization = Organization(id=raw_id, name=str(raw.get("name") or ""),
-                                    external_id=_text(raw.get("external_id")),
-                                    tier_tag=tag_value(value))
         updated = unix_time(raw.get("updated_at"))
         if updated is None:
-            raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} gave organization {organization.id} "
+            raise RemoteStateError(f"zendesk: GET /api/v2/{PATH} gave organization {raw_id} "
                                    "without a readable updated_at")
+        organization = Organization(id=raw_id, name=str(raw.get("name") or ""),
+                                    external_id=_text(raw.get("external_id")),
+                                    tier_tag=tag_value(value), updated_at=updated)
         return ChangedOrganization(organization, updated, unix_time(raw.get("created_at")))
 
 
