@@ -64,7 +64,7 @@ class AccountPlan:
         return self.outcome is Outcome.SET_TIER and self.current_tag is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a full read of 1,000,000 organizations may find 150,000: no __dict__
 class OrphanOrganization:
     """An organization no account in scope claims (full runs only)."""
 
