@@ -607,12 +607,15 @@ def test_celery_messages_unacked_tasks_and_the_worker_log_hold_no_secret(
     zendesk.fail_next(1, 401, world.echo(zendesk_json))
     assert world.run("resync", "{account}", "--enqueue").exit_code == 0
     wait_for(lambda: 3 in exit_codes(), 30, "a run refused by Zendesk, the headers quoted back (exit 3)")
+    # A refused run needs a person: its one Slack alert quotes the (redacted) error, and is searched too.
+    wait_for(lambda: any("needs attention" in m["text"] for m in world.slack.messages), 30,
+             "the refused run's alert reached Slack")
     org_id = next(iter(zendesk.organizations))
     zendesk.set_org_field(org_id, "support_tier", "tier_starter" if world.tier_of(org_id) != "tier_starter" else None)
     send_task(world.redis_url, "tiersync.reconcile")  # as beat would: report files into TIERSYNC_REPORT_DIR, an alert
     send_task(world.redis_url, "tiersync.service_report")
     reports = world.tmp / "reports"
-    wait_for(lambda: len(list(reports.glob("reconcile-*.json"))) == 1 and len(world.slack.messages) == 1, 30,
+    wait_for(lambda: len(list(reports.glob("reconcile-*.json"))) == 1 and len(world.slack.messages) == 2, 30,
              "the queued reconcile wrote its reports and alerted Slack")
     wait_for(lambda: any("service" in path.name for path in reports.iterdir()), 30, "the service report's files")
     wait_for(lambda: "invalid username-password pair" in (tmp_path / "worker-1.log").read_text(errors="replace"), 30,
