@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLE_CONFIG
+from tests.integration.conftest import Run  # one finished in-process CLI run, as the integration tests have it
 from worker.cli import app
 from worker.sandbox.seed import seed_demo
 from worker.sandbox.server import Sandbox
@@ -36,19 +37,6 @@ RULE_KINDS = ("triggers", "views", "sla_policies")
 MARKER = re.compile(r"^managed-by: tiersync key=(\S+)", re.MULTILINE)
 CATEGORY = "Tier routing (managed by tiersync)"
 UNMAPPED_FIELD = "region"
-
-
-@dataclass
-class Run:
-    """One finished in-process CLI run."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict[str, Any]:
-        """The ``--json`` document."""
-        return dict(json.loads(self.stdout))
 
 
 @dataclass

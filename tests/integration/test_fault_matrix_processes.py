@@ -123,6 +123,19 @@ def log_text(tmp_path: Path, name: str) -> str:
     return "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob(f"{name}-*.log")))
 
 
+def record_update_many_items(world: World) -> list[int]:
+    """The organization ids of every update_many item the sandbox receives from now on, in order."""
+    written: list[int] = []
+    create_job = world.sandbox.zendesk.create_job
+
+    def recording(items: list[dict[str, Any]]) -> Any:
+        written.extend(int(item["id"]) for item in items)
+        return create_job(items)
+
+    world.sandbox.zendesk.create_job = recording  # type: ignore[method-assign]
+    return written
+
+
 # -- row 1: SIGKILL after the trigger POST, before the outcome is recorded; the message is delivered again ----------
 @pytest.mark.parametrize("world", [SMALL], indirect=True)
 def test_row1_worker_killed_after_a_trigger_post_is_redelivered_and_creates_no_second_trigger(
@@ -160,14 +173,7 @@ def test_row2_one_message_delivered_twice_at_once_writes_every_organization_once
     (message,) = client.lrange("celery", 0, -1)
     client.lpush("celery", message)  # the same payload again, as Redis restores an unacked message
     assert client.llen("celery") == 2 and json.loads(client.lindex("celery", 0))["headers"]["id"] == task_id
-    written: list[int] = []
-    create_job = world.sandbox.zendesk.create_job
-
-    def recording(items: list[dict[str, Any]]) -> Any:
-        written.extend(int(item["id"]) for item in items)
-        return create_job(items)
-
-    world.sandbox.zendesk.create_job = recording  # type: ignore[method-assign]
+    written = record_update_many_items(world)
     processes("worker")  # concurrency 2: both deliveries start together
 
     def beat_runs() -> list[dict[str, Any]]:
@@ -191,14 +197,7 @@ def test_row4_two_beats_in_the_same_window_run_each_job_once(world: World, proce
     wait_for(lambda: all(world.tier_of(o) == tag for o, tag in expected.items()), 60, "the first scheduled run")
     wait_for(lambda: "another beat message of this schedule entry ran" in log_text(tmp_path, "worker"), 20,
              "the second beat's message of a window was skipped")
-    written: list[int] = []
-    create_job = world.sandbox.zendesk.create_job
-
-    def recording(items: list[dict[str, Any]]) -> Any:
-        written.extend(int(item["id"]) for item in items)
-        return create_job(items)
-
-    world.sandbox.zendesk.create_job = recording  # type: ignore[method-assign]
+    written = record_update_many_items(world)
     org_id, tag = next(iter(expected.items()))
     new_value, new_tag = ("Starter", "tier_starter") if tag != "tier_starter" else ("Enterprise", "tier_enterprise")
     external = world.sandbox.zendesk.organizations[org_id]["external_id"]
